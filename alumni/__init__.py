@@ -1,0 +1,51 @@
+"""Alumni consent and mailing service."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config: Mapping[str, Any] | None = None, instance_path: str | None = None) -> Flask:
+    """Build the app; ``config`` overrides what the environment says (tests use it)."""
+    from alumni import cli, i18n, mail, security
+    from alumni.config import load_config
+    from alumni.extensions import csrf, db, limiter, migrate
+
+    app = Flask(
+        __name__,
+        instance_path=instance_path or str(ROOT / "instance"),
+        template_folder=str(ROOT / "templates"),
+    )
+    app.config.update(load_config(Path(app.instance_path)))
+    app.config.update(config or {})
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    i18n.init_app(app)
+    security.init_app(app)
+    mail.init_app(app)
+
+    import worker
+
+    worker.init_app(app)
+    _register_blueprints(app)
+    cli.init_app(app)
+    return app
+
+
+def _register_blueprints(app: Flask) -> None:
+    from alumni.alumni_pages import bp as alumni_bp
+    from alumni.dev import bp as dev_bp
+    from alumni.errors import bp as errors_bp
+
+    app.register_blueprint(errors_bp)
+    app.register_blueprint(alumni_bp)
+    app.register_blueprint(dev_bp)

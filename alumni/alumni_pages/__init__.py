@@ -1,0 +1,5 @@
+from flask import Blueprint
+
+bp = Blueprint("alumni", __name__)
+
+from alumni.alumni_pages import routes  # noqa: E402, F401

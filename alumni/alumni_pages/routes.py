@@ -1,0 +1,138 @@
+"""Pages for alumni, each reached through a signed link. GET shows, POST changes (I5)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Response, current_app, g, redirect, render_template, request
+from flask_babel import refresh
+
+from alumni import answers, invitations
+from alumni.alumni_pages import bp
+from alumni.alumni_pages.forms import LinkForm, OptInForm, PreferencesForm, WithdrawForm
+from alumni.consent import current_choices
+from alumni.extensions import db, limiter
+from alumni.links import LinkKind, link_url, read_token
+from alumni.models import Alumnus, EvidenceChannel
+from alumni.my_data import export_data
+from alumni.purposes import Purpose
+from alumni.validation import InvalidValue
+
+
+def open_link(kind: LinkKind, token: str) -> Alumnus:
+    """The alumnus a link belongs to; pages then speak their language."""
+    alumnus = read_token(kind, token).alumnus
+    g.alumnus = alumnus
+    refresh()
+    return alumnus
+
+
+def relative(url: str) -> str:
+    """A link made for email, as a path on this site (the site may run on another host)."""
+    return url.removeprefix(current_app.config["BASE_URL"])
+
+
+@bp.route("/optin/<token>", methods=["GET", "POST"])
+def optin(token: str) -> Any:
+    alumnus = open_link(LinkKind.OPTIN, token)
+    if alumnus.has_responded:
+        return redirect(relative(link_url(LinkKind.PREFERENCES, alumnus)), code=303)
+    form = OptInForm()
+    if request.method == "GET":
+        form.fill_from(alumnus)
+    elif form.validate_on_submit():
+        choices = form.choices()
+        try:
+            erased = answers.answer_invitation(alumnus, choices, form.corrections())
+        except InvalidValue as invalid:
+            db.session.rollback()
+            form.email.errors = [str(invalid.message)]
+        else:
+            db.session.commit()
+            if erased:
+                return render_template("alumni/erased.html", after_optin=True)
+            return render_template(
+                "alumni/confirmed.html",
+                choices=choices,
+                preferences_url=relative(link_url(LinkKind.PREFERENCES, alumnus)),
+            )
+    return render_template("alumni/optin.html", form=form, alumnus=alumnus), (
+        400 if form.errors else 200
+    )
+
+
+@bp.route("/preferences/<token>", methods=["GET", "POST"])
+def preferences(token: str) -> Any:
+    alumnus = open_link(LinkKind.PREFERENCES, token)
+    form = PreferencesForm()
+    withdraw_form = WithdrawForm()
+    # Two forms on one page; the button pressed says which (both post a csrf_token).
+    action = request.form.get("action") if request.method == "POST" else None
+    if action == "withdraw":
+        if withdraw_form.validate_on_submit():
+            answers.withdraw_entirely(alumnus, EvidenceChannel.PREFERENCES)
+            db.session.commit()
+            return render_template("alumni/erased.html")
+        form.fill_from(alumnus)
+        fill_choices(form, alumnus)
+    elif action is not None:
+        if form.validate_on_submit():
+            try:
+                erased = answers.change_preferences(
+                    alumnus, form.choices(), form.corrections(), form.language.data
+                )
+            except InvalidValue as invalid:
+                db.session.rollback()
+                form.email.errors = [str(invalid.message)]
+            else:
+                db.session.commit()
+                if erased:
+                    return render_template("alumni/erased.html")
+                url = relative(link_url(LinkKind.PREFERENCES, alumnus))
+                return redirect(f"{url}?saved=1", code=303)
+    else:
+        form.fill_from(alumnus)
+        fill_choices(form, alumnus)
+    status = 400 if form.errors or withdraw_form.errors else 200
+    return render_template(
+        "alumni/preferences.html",
+        form=form,
+        withdraw_form=withdraw_form,
+        alumnus=alumnus,
+        saved=request.method == "GET" and request.args.get("saved") == "1",
+        my_data_url=relative(link_url(LinkKind.MY_DATA, alumnus)),
+    ), status
+
+
+def fill_choices(form: PreferencesForm, alumnus: Alumnus) -> None:
+    form.language.data = alumnus.locale
+    for purpose, yes in current_choices(alumnus).items():
+        getattr(form, purpose.value).data = "yes" if yes else "no"
+
+
+@bp.get("/my-data/<token>")
+def my_data(token: str) -> Response:
+    alumnus = open_link(LinkKind.MY_DATA, token)
+    body = json.dumps(export_data(alumnus), ensure_ascii=False, indent=2)
+    return Response(
+        body,
+        mimetype="application/json",
+        headers={"Content-Disposition": 'attachment; filename="my-alumni-data.json"'},
+    )
+
+
+@bp.route("/link", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["LINK_RATE_LIMIT"], methods=["POST"])
+def link() -> Any:
+    form = LinkForm()
+    if form.validate_on_submit():
+        invitations.request_fresh_link(form.email.parsed)
+        # The same answer for every address: nobody learns who is in our records.
+        return render_template("alumni/link_sent.html")
+    return render_template("alumni/link.html", form=form), 400 if form.errors else 200
+
+
+@bp.app_context_processor
+def purposes() -> dict[str, Any]:
+    return {"all_purposes": list(Purpose)}

@@ -1,0 +1,118 @@
+"""What happens when an alumnus answers: the consent form, the preferences, withdrawal.
+
+"No" to every purpose means nothing is kept for alumni purposes: the person is erased.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from alumni import audit
+from alumni.consent import record_choices, withdraw_all
+from alumni.erasure import erase_alumnus
+from alumni.models import Alumnus, AlumnusStatus, EvidenceChannel, SuppressionReason, utcnow
+from alumni.purposes import Purpose
+from alumni.validation import InvalidValue
+
+CORRECTABLE_FIELDS = (
+    "first_name",
+    "last_name",
+    "preferred_name",
+    "email",
+    "phone",
+    "gender",
+    "date_of_birth",
+    "programme",
+    "graduation_year",
+)
+
+
+def answer_invitation(
+    alumnus: Alumnus, choices: Mapping[Purpose, bool], corrections: Mapping[str, Any]
+) -> bool:
+    """Record the answers to the consent form; returns True when the person was erased."""
+    correct_data(alumnus, corrections)
+    record_choices(alumnus, choices, EvidenceChannel.OPTIN_FORM)
+    if not any(choices.values()):
+        erase_alumnus(
+            alumnus, reason=SuppressionReason.WITHDRAWN, channel=EvidenceChannel.OPTIN_FORM
+        )
+        return True
+    if alumnus.status is AlumnusStatus.IMPORTED:
+        alumnus.move_to(AlumnusStatus.INVITED)
+    alumnus.move_to(AlumnusStatus.RESPONDED)
+    alumnus.responded_at = utcnow()
+    audit.record(
+        "consent.answered",
+        actor="alumnus",
+        subject_id=alumnus.subject_id,
+        granted=sorted(p.value for p, yes in choices.items() if yes),
+    )
+    return False
+
+
+def change_preferences(
+    alumnus: Alumnus,
+    choices: Mapping[Purpose, bool],
+    corrections: Mapping[str, Any],
+    locale: str | None = None,
+) -> bool:
+    """Apply the preferences form; returns True when no consent is left and the person erased."""
+    if not any(choices.values()):
+        withdraw_entirely(alumnus, EvidenceChannel.PREFERENCES)
+        return True
+    correct_data(alumnus, corrections)
+    changed = record_choices(alumnus, choices, EvidenceChannel.PREFERENCES)
+    if locale:
+        alumnus.locale = locale
+    if changed:
+        audit.record(
+            "consent.changed",
+            actor="alumnus",
+            subject_id=alumnus.subject_id,
+            purposes=sorted(p.value for p in changed),
+        )
+    return False
+
+
+def withdraw_entirely(alumnus: Alumnus, channel: EvidenceChannel) -> None:
+    withdraw_all(alumnus, channel)
+    erase_alumnus(alumnus, reason=SuppressionReason.WITHDRAWN, channel=channel)
+
+
+def correct_data(alumnus: Alumnus, corrections: Mapping[str, Any]) -> list[str]:
+    """Rectification by the person: store the corrected fields; returns their names.
+
+    A new address is refused when it is suppressed or belongs to someone else, and it ends
+    every link sent to the old one.
+    """
+    from alumni.extensions import db
+    from alumni.suppression import is_address_suppressed
+
+    changed = [
+        name
+        for name in CORRECTABLE_FIELDS
+        if name in corrections and corrections[name] != getattr(alumnus, name)
+    ]
+    if "email" in changed:
+        new = corrections["email"]
+        taken = db.session.scalar(
+            db.select(Alumnus.id).where(Alumnus.email == new, Alumnus.id != alumnus.id)
+        )
+        if taken is not None or is_address_suppressed(new):
+            raise InvalidValue("email-unavailable", _email_unavailable())
+        alumnus.link_version += 1
+    for name in changed:
+        setattr(alumnus, name, corrections[name])
+    if changed:
+        audit.record(
+            "alumnus.corrected", actor="alumnus", subject_id=alumnus.subject_id, fields=changed
+        )
+    return changed
+
+
+def _email_unavailable() -> object:
+    from flask_babel import lazy_gettext as _l
+
+    return _l("This email address cannot be used. Please contact us if it is yours.")

@@ -1,0 +1,129 @@
+"""Command line: ``flask --app wsgi COMMAND`` or the ``alumni`` console script."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from flask.cli import FlaskGroup
+from flask_babel import gettext as _
+
+from alumni import demo as demo_data
+from alumni import importer, invitations
+
+
+def finish_queued_work() -> None:
+    """Embedded mode has no separate worker: finish what this command queued before exiting."""
+    current_app.extensions["dramatiq"].finish_queued_work()
+
+
+@click.command("import")
+@click.argument("csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--quiet", is_flag=True, help="Print only rejected rows and the summary.")
+def import_command(csv_file: Path, quiet: bool) -> None:
+    """Import graduates from a CSV file (UTF-8, ';' or ',')."""
+
+    def show(row: importer.RowOutcome) -> None:
+        if row.outcome == "rejected":
+            click.echo(
+                _(
+                    "line %(line)d: rejected (%(code)s): %(reason)s",
+                    line=row.line,
+                    code=row.code,
+                    reason=row.message,
+                )
+            )
+        elif not quiet:
+            click.echo(
+                _(
+                    "line %(line)d: %(outcome)s",
+                    line=row.line,
+                    outcome=importer.OUTCOME_LABELS[row.outcome],
+                )
+            )
+
+    try:
+        report = importer.import_graduates(csv_file.read_bytes(), on_row=show)
+    except importer.ImportFileError as error:
+        click.echo(_("Nothing imported: %(reason)s", reason=error.message), err=True)
+        sys.exit(1)
+    counts = report.counts
+    click.echo(
+        _(
+            "%(rows)d rows: %(added)d added, %(updated)d updated, %(unchanged)d unchanged, "
+            "%(kept)d kept as the graduate corrected them, %(rejected)d rejected.",
+            rows=report.rows,
+            added=counts["added"],
+            updated=counts["updated"],
+            unchanged=counts["unchanged"],
+            kept=counts["kept"],
+            rejected=counts["rejected"],
+        )
+    )
+
+
+@click.command("invite")
+@click.option("--cohort", type=int, help="Only graduates of this graduation year.")
+def invite_command(cohort: int | None) -> None:
+    """Queue invitation emails to imported graduates who have not been invited."""
+    ids = invitations.invite_graduates(cohort)
+    click.echo(_("%(count)d invitations queued.", count=len(ids)))
+    finish_queued_work()
+    if current_app.extensions["dramatiq"].in_process is not None and ids:
+        unsent = invitations.count_unsent(ids)
+        click.echo(_("%(sent)d sent, %(unsent)d not sent.", sent=len(ids) - unsent, unsent=unsent))
+
+
+@click.command("demo")
+@click.option("--if-empty", is_flag=True, help="Do nothing when graduates exist already.")
+def demo_command(if_empty: bool) -> None:
+    """Fill the database with demo graduates and invite them."""
+    if if_empty and demo_data.has_graduates():
+        click.echo(_("The database has graduates already: no demo data loaded."))
+        return
+    count = demo_data.load()
+    ids = invitations.invite_graduates(actor="demo")
+    finish_queued_work()
+    click.echo(
+        _(
+            "%(count)d demo graduates loaded and %(invited)d invited; see %(url)s",
+            count=count,
+            invited=len(ids),
+            url=current_app.config["BASE_URL"] + "/dev/outbox",
+        )
+    )
+
+
+@click.command("worker")
+@click.option("--processes", default=2, show_default=True)
+@click.option("--threads", default=4, show_default=True)
+def worker_command(processes: int, threads: int) -> None:
+    """Run the dramatiq worker processes (needs REDIS_URL)."""
+    if not current_app.config["REDIS_URL"]:
+        click.echo(_("REDIS_URL is not set: the web process does the work itself."), err=True)
+        sys.exit(1)
+    from dramatiq.cli import main as dramatiq_main
+
+    sys.argv = [
+        "dramatiq",
+        "worker.tasks",
+        "--processes",
+        str(processes),
+        "--threads",
+        str(threads),
+    ]
+    sys.exit(dramatiq_main())
+
+
+def init_app(app: Flask) -> None:
+    for command in (import_command, invite_command, demo_command, worker_command):
+        app.cli.add_command(command)
+
+
+def main() -> None:
+    """The ``alumni`` console script: the same commands as ``flask --app wsgi``."""
+    from alumni import create_app
+
+    FlaskGroup(create_app=create_app)()

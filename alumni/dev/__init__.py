@@ -1,0 +1,10 @@
+"""The dev outbox: every mail of the embedded setup, readable in the browser.
+
+Only with the outbox backend on SQLite (``DEV_OUTBOX``); everywhere else these URLs are 404.
+"""
+
+from flask import Blueprint
+
+bp = Blueprint("dev", __name__, url_prefix="/dev")
+
+from alumni.dev import routes  # noqa: E402, F401

@@ -1,0 +1,45 @@
+"""Friendly error pages in the visitor's language; never a stack trace."""
+
+from __future__ import annotations
+
+import logging
+import traceback
+
+from flask import g, render_template
+from flask_babel import refresh
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from alumni.errors import bp
+from alumni.extensions import db
+from alumni.links import BadLink
+
+log = logging.getLogger(__name__)
+
+
+@bp.app_errorhandler(BadLink)
+def bad_link(error: BadLink) -> tuple[str, int]:
+    db.session.rollback()
+    g.alumnus = error.alumnus  # answer in their language when the link tells who they are
+    refresh()
+    return render_template("errors/bad_link.html", reason=error.reason), error.status_code
+
+
+@bp.app_errorhandler(CSRFError)
+def csrf_error(error: CSRFError) -> tuple[str, int]:
+    return render_template("errors/error.html", code=400, kind="csrf"), 400
+
+
+@bp.app_errorhandler(HTTPException)
+def http_error(error: HTTPException) -> tuple[str, int]:
+    code = error.code or 500
+    return render_template("errors/error.html", code=code, kind=str(code)), code
+
+
+@bp.app_errorhandler(Exception)
+def unexpected_error(error: Exception) -> tuple[str, int]:
+    db.session.rollback()
+    # Type and frames only: the message may quote personal data (SQL parameters, addresses).
+    frames = "".join(traceback.format_tb(error.__traceback__))
+    log.error("unhandled %s\n%s", type(error).__name__, frames)
+    return render_template("errors/error.html", code=500, kind="500"), 500

@@ -1,0 +1,330 @@
+"""Importing graduates from a CSV export of the student records.
+
+Every row is validated; good rows are stored in batches, bad rows are reported with their line
+number and reason. Idempotent by student number (kept only as a keyed hash). A re-import never
+touches someone who answered the consent form: from then on the data is theirs to correct.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+
+from alumni import audit
+from alumni.extensions import db
+from alumni.hashing import email_suppression_key, student_key, student_suppression_key
+from alumni.models import Alumnus, AlumnusStatus, utcnow
+from alumni.models.alumnus import new_subject_id
+from alumni.suppression import suppressed_among
+from alumni.validation import (
+    InvalidValue,
+    parse_date_of_birth,
+    parse_email,
+    parse_gender,
+    parse_graduation_year,
+    parse_name,
+    parse_phone,
+    parse_programme,
+)
+
+COLUMNS = (
+    "student_number",
+    "first_name",
+    "last_name",
+    "preferred_name",
+    "email",
+    "phone",
+    "gender",
+    "date_of_birth",
+    "programme",
+    "graduation_year",
+)
+OPTIONAL_COLUMNS = ("language",)
+LANGUAGES = ("nl", "en")
+BATCH = 1000
+# Fields an import may set; the alumnus's own corrections win once they have answered.
+IMPORTED_FIELDS = (
+    "first_name",
+    "last_name",
+    "preferred_name",
+    "programme",
+    "phone",
+    "email",
+    "gender",
+    "date_of_birth",
+    "graduation_year",
+    "locale",
+)
+
+
+class ImportFileError(Exception):
+    """The file as a whole cannot be read: nothing was imported."""
+
+    def __init__(self, message: object) -> None:
+        super().__init__(str(message))
+        self.message = message
+
+
+@dataclass(frozen=True)
+class RowOutcome:
+    line: int
+    outcome: str  # added, updated, unchanged, kept, rejected
+    code: str | None = None
+    message: object = None
+
+
+@dataclass
+class ImportReport:
+    counts: Counter[str] = field(default_factory=Counter)
+    rejected: list[RowOutcome] = field(default_factory=list)
+
+    @property
+    def rows(self) -> int:
+        return sum(self.counts.values())
+
+
+@dataclass
+class _Row:
+    line: int
+    key: str
+    values: dict[str, Any]
+
+
+def import_graduates(
+    data: bytes,
+    *,
+    on_row: Callable[[RowOutcome], None] | None = None,
+    actor: str = "cli",
+    today: date | None = None,
+) -> ImportReport:
+    """Import a CSV file given as bytes; report every row through ``on_row``."""
+    report = ImportReport()
+
+    def emit(outcome: RowOutcome) -> None:
+        report.counts[outcome.outcome] += 1
+        if outcome.outcome == "rejected":
+            report.rejected.append(outcome)
+        if on_row is not None:
+            on_row(outcome)
+
+    seen_students: dict[str, int] = {}
+    seen_emails: dict[str, tuple[str, int]] = {}
+    batch: list[_Row] = []
+    early: list[RowOutcome] = []  # rejected before storing; reported in line order with the rest
+
+    def flush() -> None:
+        for outcome in sorted(early + _store(batch), key=lambda outcome: outcome.line):
+            emit(outcome)
+        early.clear()
+        batch.clear()
+
+    for line, raw in _read_rows(data):
+        try:
+            row = _validate(line, raw, today)
+        except InvalidValue as invalid:
+            early.append(RowOutcome(line, "rejected", invalid.code, invalid.message))
+            continue
+        if row.key in seen_students:
+            early.append(_duplicate(line, "duplicate-student-number", seen_students[row.key]))
+            continue
+        email_owner = seen_emails.get(row.values["email"])
+        if email_owner is not None and email_owner[0] != row.key:
+            early.append(_duplicate(line, "duplicate-email", email_owner[1]))
+            continue
+        seen_students[row.key] = line
+        seen_emails[row.values["email"]] = (row.key, line)
+        batch.append(row)
+        if len(batch) >= BATCH:
+            flush()
+    flush()
+    audit.record("graduates.imported", actor=actor, **dict(report.counts))
+    db.session.commit()
+    return report
+
+
+def _duplicate(line: int, code: str, first_line: int) -> RowOutcome:
+    messages = {
+        "duplicate-student-number": _l(
+            "This student number is also on line %(line)d.", line=first_line
+        ),
+        "duplicate-email": _l(
+            "This email address belongs to another student on line %(line)d.", line=first_line
+        ),
+    }
+    return RowOutcome(line, "rejected", code, messages[code])
+
+
+def _read_rows(data: bytes) -> Iterator[tuple[int, dict[str, str]]]:
+    """Rows as dicts with their line numbers; UTF-8 with or without BOM, ``;`` or ``,``."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        raise ImportFileError(
+            _l(
+                'The file is not UTF-8 (line %(line)d). Save it as "CSV UTF-8" and try again.',
+                line=line,
+            )
+        ) from None
+    first_line = text.split("\n", 1)[0]
+    delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    header = [name.strip().lower() for name in next(reader, [])]
+    missing = [name for name in COLUMNS if name not in header]
+    if missing:
+        raise ImportFileError(
+            _l("Columns missing from the header: %(names)s.", names=", ".join(missing))
+        )
+    unknown = [name for name in header if name not in COLUMNS + OPTIONAL_COLUMNS]
+    if unknown:
+        raise ImportFileError(
+            _l("Unknown columns in the header: %(names)s.", names=", ".join(unknown))
+        )
+    for cells in reader:
+        if not any(cell.strip() for cell in cells):
+            continue
+        if len(cells) != len(header):
+            yield reader.line_num, {"__columns__": str(len(cells))}
+            continue
+        yield reader.line_num, dict(zip(header, cells, strict=True))
+
+
+def _validate(line: int, raw: dict[str, str], today: date | None) -> _Row:
+    if "__columns__" in raw:
+        raise InvalidValue(
+            "wrong-column-count",
+            _l(
+                "This row has %(found)s fields instead of %(expected)d.",
+                found=raw["__columns__"],
+                expected=len(COLUMNS),
+            ),
+        )
+    number = raw["student_number"].strip()
+    if not number:
+        raise InvalidValue("missing-student-number", _l("The student number is missing."))
+    language = raw.get("language", "").strip().lower() or "nl"
+    if language not in LANGUAGES:
+        raise InvalidValue("invalid-language", _l("The language must be nl or en."))
+    values = {
+        "first_name": parse_name(raw["first_name"], code="missing-first-name"),
+        "last_name": parse_name(raw["last_name"], code="missing-last-name"),
+        "preferred_name": parse_name(
+            raw["preferred_name"], code="invalid-preferred-name", required=False
+        ),
+        "email": parse_email(raw["email"]),
+        "phone": parse_phone(raw["phone"]),
+        "gender": parse_gender(raw["gender"]),
+        "date_of_birth": parse_date_of_birth(raw["date_of_birth"], today),
+        "programme": parse_programme(raw["programme"]),
+        "graduation_year": parse_graduation_year(raw["graduation_year"], today),
+        "locale": language,
+    }
+    return _Row(line, student_key(number), values)
+
+
+def _store(batch: list[_Row]) -> list[RowOutcome]:
+    """Store one batch: three look-ups, one bulk insert, the rare updates, one commit."""
+    if not batch:
+        return []
+    suppressed = suppressed_among(
+        key
+        for row in batch
+        for key in (email_suppression_key(row.values["email"]), student_suppression_key(row.key))
+    )
+    existing = {
+        found.student_key: found
+        for found in db.session.execute(
+            sa.select(
+                Alumnus.id,
+                Alumnus.student_key,
+                Alumnus.status,
+                Alumnus.link_version,
+                *[getattr(Alumnus, name) for name in IMPORTED_FIELDS],
+            ).where(Alumnus.student_key.in_([row.key for row in batch]))
+        )
+    }
+    owners = sa.select(Alumnus.email, Alumnus.student_key).where(
+        Alumnus.email.in_([row.values["email"] for row in batch])
+    )
+    email_owners = {email: key for email, key in db.session.execute(owners)}
+    now = utcnow()
+    inserts: list[dict[str, Any]] = []
+    updates: list[dict[str, Any]] = []
+    outcomes: list[RowOutcome] = []
+    for row in batch:
+        email = row.values["email"]
+        if (
+            email_suppression_key(email) in suppressed
+            or student_suppression_key(row.key) in suppressed
+        ):
+            outcomes.append(
+                RowOutcome(
+                    row.line,
+                    "rejected",
+                    "suppressed",
+                    _l("This person withdrew or was erased: they are never imported again."),
+                )
+            )
+            continue
+        if email in email_owners and email_owners[email] != row.key:
+            outcomes.append(
+                RowOutcome(
+                    row.line,
+                    "rejected",
+                    "email-in-use",
+                    _l("This email address belongs to another graduate."),
+                )
+            )
+            continue
+        found = existing.get(row.key)
+        if found is None:
+            inserts.append(
+                {
+                    **row.values,
+                    "student_key": row.key,
+                    "subject_id": new_subject_id(),
+                    "status": AlumnusStatus.IMPORTED,
+                    "imported_at": now,
+                    "updated_at": now,
+                    "link_version": 1,
+                }
+            )
+            outcomes.append(RowOutcome(row.line, "added"))
+        elif (
+            found.status is not AlumnusStatus.IMPORTED and found.status is not AlumnusStatus.INVITED
+        ):
+            outcomes.append(RowOutcome(row.line, "kept"))
+        else:
+            changes = {
+                name: value for name, value in row.values.items() if getattr(found, name) != value
+            }
+            if not changes:
+                outcomes.append(RowOutcome(row.line, "unchanged"))
+                continue
+            if "email" in changes:  # links sent to the old address must stop working
+                changes["link_version"] = found.link_version + 1
+            updates.append({"id": found.id, "updated_at": now, **changes})
+            outcomes.append(RowOutcome(row.line, "updated"))
+    if inserts:
+        db.session.execute(sa.insert(Alumnus), inserts)
+    for update in updates:  # rare: a school's corrections before the person answered
+        db.session.execute(sa.update(Alumnus).where(Alumnus.id == update.pop("id")).values(update))
+    db.session.commit()
+    return outcomes
+
+
+OUTCOME_LABELS = {
+    "added": _l("added"),
+    "updated": _l("updated"),
+    "unchanged": _l("unchanged"),
+    "kept": _l("kept: the graduate manages their own data"),
+    "rejected": _l("rejected"),
+}

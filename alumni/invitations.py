@@ -1,0 +1,116 @@
+"""Inviting graduates to the consent form, and sending them a fresh link when they ask."""
+
+from __future__ import annotations
+
+import logging
+
+import sqlalchemy as sa
+
+from alumni import audit, emails, mail
+from alumni.extensions import db
+from alumni.hashing import normalise_email
+from alumni.jobs import Job, enqueue_after_commit
+from alumni.models import Alumnus, AlumnusStatus, SuppressionReason, utcnow
+from alumni.suppression import is_suppressed, suppress_address
+
+log = logging.getLogger(__name__)
+BATCH = 1000
+
+
+def invite_graduates(cohort: int | None = None, *, actor: str = "cli") -> list[int]:
+    """Queue one invitation per graduate not yet invited; returns their ids.
+
+    Each batch commits before its jobs are queued, so a worker never sees an uncommitted row.
+    """
+    query = sa.select(Alumnus.id).where(Alumnus.status == AlumnusStatus.IMPORTED)
+    if cohort is not None:
+        query = query.where(Alumnus.graduation_year == cohort)
+    ids = list(db.session.scalars(query.order_by(Alumnus.id)))
+    for start in range(0, len(ids), BATCH):
+        batch = ids[start : start + BATCH]
+        db.session.execute(
+            sa.update(Alumnus)
+            .where(Alumnus.id.in_(batch), Alumnus.status == AlumnusStatus.IMPORTED)
+            .values(status=AlumnusStatus.INVITED, invited_at=utcnow())
+        )
+        for alumnus_id in batch:
+            enqueue_after_commit(Job.SEND_INVITATION, alumnus_id)
+        db.session.commit()
+    if ids:
+        audit.record("invitations.queued", actor=actor, count=len(ids), cohort=cohort)
+        db.session.commit()
+    return ids
+
+
+def deliver_invitation(alumnus_id: int) -> str:
+    """Send one invitation unless it went out already; returns what happened."""
+    alumnus = db.session.get(Alumnus, alumnus_id)
+    if alumnus is None or alumnus.status is not AlumnusStatus.INVITED:
+        return "not-invited"
+    if alumnus.invitation_sent_at is not None:
+        return "already-sent"
+    if is_suppressed(alumnus):
+        return "suppressed"
+    # Claim first: a retry after a crash finds the claim and does not send twice.
+    claimed = db.session.execute(
+        sa.update(Alumnus)
+        .where(Alumnus.id == alumnus_id, Alumnus.invitation_sent_at.is_(None))
+        .values(invitation_sent_at=utcnow())
+    ).rowcount
+    db.session.commit()
+    if not claimed:
+        return "already-sent"
+    message = emails.invitation(alumnus)
+    try:
+        mail.send(message)
+    except mail.TemporaryFailure:
+        db.session.execute(
+            sa.update(Alumnus).where(Alumnus.id == alumnus_id).values(invitation_sent_at=None)
+        )
+        db.session.commit()
+        raise
+    except mail.PermanentFailure as failure:
+        suppress_address(message.to, SuppressionReason.HARD_BOUNCE)
+        audit.record("invitation.bounced", subject_id=alumnus.subject_id, code=failure.code)
+        db.session.commit()
+        return "bounced"
+    log.info("invitation sent to alumnus %s", alumnus_id)
+    return "sent"
+
+
+def request_fresh_link(address: str) -> None:
+    """Queue a fresh link if the address belongs to someone invited; say nothing either way."""
+    alumnus = db.session.scalar(sa.select(Alumnus).where(Alumnus.email == normalise_email(address)))
+    if alumnus is not None and alumnus.status in (AlumnusStatus.INVITED, AlumnusStatus.RESPONDED):
+        enqueue_after_commit(Job.SEND_FRESH_LINK, alumnus.id)
+        audit.record("link.requested", actor="alumnus", subject_id=alumnus.subject_id)
+    db.session.commit()
+
+
+def deliver_fresh_link(alumnus_id: int) -> str:
+    alumnus = db.session.get(Alumnus, alumnus_id)
+    if alumnus is None or alumnus.status not in (AlumnusStatus.INVITED, AlumnusStatus.RESPONDED):
+        return "not-invited"
+    if is_suppressed(alumnus):
+        return "suppressed"
+    mail.send(emails.fresh_link(alumnus))
+    return "sent"
+
+
+def count_unsent(ids: list[int]) -> int:
+    """How many of these invited graduates have no invitation sent yet."""
+    total = 0
+    for start in range(0, len(ids), BATCH):
+        total += (
+            db.session.scalar(
+                sa.select(sa.func.count())
+                .select_from(Alumnus)
+                .where(
+                    Alumnus.id.in_(ids[start : start + BATCH]),
+                    Alumnus.status == AlumnusStatus.INVITED,
+                    Alumnus.invitation_sent_at.is_(None),
+                )
+            )
+            or 0
+        )
+    return total

@@ -1,0 +1,40 @@
+"""Background jobs, queued by name and sent only after the database transaction commits.
+
+The actors live in ``worker.tasks``; the domain names the job it needs and never imports the
+worker. A rollback drops the jobs queued in that transaction.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from flask import current_app
+from flask_sqlalchemy.session import Session
+from sqlalchemy import event
+
+_PENDING = "alumni.pending_jobs"
+
+
+class Job(StrEnum):
+    SEND_INVITATION = "send_invitation"
+    SEND_FRESH_LINK = "send_fresh_link"
+
+
+def enqueue_after_commit(job: Job, *args: object) -> None:
+    from alumni.extensions import db
+
+    db.session.info.setdefault(_PENDING, []).append((job, args))
+
+
+@event.listens_for(Session, "after_commit")
+def _send_pending(session: Session) -> None:
+    pending = session.info.pop(_PENDING, [])
+    if pending:
+        runtime = current_app.extensions["dramatiq"]
+        for job, args in pending:
+            runtime.enqueue(str(job), *args)
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_pending(session: Session) -> None:
+    session.info.pop(_PENDING, None)

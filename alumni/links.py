@@ -1,0 +1,107 @@
+"""Signed links in emails: one salt per kind, a payload of opaque id plus link version.
+
+A link dies when it is older than ``LINK_MAX_AGE_DAYS``, when the person is erased, or when
+their address changes (the version in the link no longer matches). A link of one kind never
+works as another, because each kind is signed with its own salt.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+import sqlalchemy as sa
+from flask import current_app
+from itsdangerous import BadData, SignatureExpired, URLSafeTimedSerializer
+
+from alumni.extensions import db
+from alumni.models import Alumnus
+
+
+class LinkKind(StrEnum):
+    OPTIN = "optin"
+    PREFERENCES = "preferences"
+    UNSUBSCRIBE = "unsubscribe"
+    MY_DATA = "my-data"
+
+
+# The endpoint that each kind of link opens.
+ENDPOINTS = {
+    LinkKind.OPTIN: "alumni.optin",
+    LinkKind.PREFERENCES: "alumni.preferences",
+    LinkKind.MY_DATA: "alumni.my_data",
+}
+
+
+class BadLink(Exception):
+    """A link that cannot be used. ``expired`` links answer 410, the others 400."""
+
+    def __init__(self, reason: str, alumnus: Alumnus | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason  # "invalid", "expired" or "revoked"
+        self.alumnus = alumnus
+
+    @property
+    def status_code(self) -> int:
+        return 400 if self.reason == "invalid" else 410
+
+
+@dataclass(frozen=True)
+class Link:
+    alumnus: Alumnus
+    extra: tuple[object, ...] = ()
+
+
+def _serializer(kind: LinkKind) -> URLSafeTimedSerializer:
+    config = current_app.config
+    # itsdangerous signs with the last key and accepts every key in the list.
+    keys = [*config["SECRET_KEY_FALLBACKS"], config["SECRET_KEY"]]
+    return URLSafeTimedSerializer(keys, salt=f"alumni.link.{kind}")
+
+
+def make_token(kind: LinkKind, alumnus: Alumnus, *extra: object) -> str:
+    return _serializer(kind).dumps([alumnus.subject_id, alumnus.link_version, *extra])
+
+
+def link_url(kind: LinkKind, alumnus: Alumnus, *extra: object) -> str:
+    """The absolute URL for an email, on ``BASE_URL`` whatever request we are in."""
+    # Built without a request: workers make these links too.
+    adapter = current_app.url_map.bind("localhost")
+    path = adapter.build(ENDPOINTS[kind], {"token": make_token(kind, alumnus, *extra)})
+    return current_app.config["BASE_URL"] + path
+
+
+def read_token(kind: LinkKind, token: str) -> Link:
+    """Verify a token and find its alumnus, or raise ``BadLink``."""
+    serializer = _serializer(kind)
+    max_age = current_app.config["LINK_MAX_AGE_DAYS"] * 86400
+    try:
+        payload = serializer.loads(token, max_age=max_age)
+    except SignatureExpired as expired:
+        # The signature is genuine, so the payload is ours: use it to answer in their language.
+        alumnus = _find(_payload_or_none(serializer, expired))
+        raise BadLink("expired", alumnus if alumnus and not alumnus.is_erased else None) from None
+    except (BadData, UnicodeError, ValueError):
+        raise BadLink("invalid") from None
+    alumnus = _find(payload)
+    if alumnus is None or alumnus.is_erased or alumnus.link_version != payload[1]:
+        raise BadLink("revoked", alumnus if alumnus and not alumnus.is_erased else None)
+    return Link(alumnus, tuple(payload[2:]))
+
+
+def _payload_or_none(serializer: URLSafeTimedSerializer, error: SignatureExpired) -> object:
+    try:
+        return serializer.load_payload(error.payload) if error.payload is not None else None
+    except BadData:
+        return None
+
+
+def _find(payload: object) -> Alumnus | None:
+    if not (
+        isinstance(payload, list)
+        and len(payload) >= 2
+        and isinstance(payload[0], str)
+        and isinstance(payload[1], int)
+    ):
+        return None
+    return db.session.scalar(sa.select(Alumnus).where(Alumnus.subject_id == payload[0]))

@@ -1,0 +1,54 @@
+"""Outgoing mail behind one small interface; the backend is chosen by configuration.
+
+``SMTP_URL`` set: SMTP. Unset: the dev outbox (``.eml`` files shown at ``/dev/outbox``).
+Tests may use the in-memory backend. Every backend passes the same contract test.
+"""
+
+from __future__ import annotations
+
+from flask import Flask, current_app
+
+from alumni.mail.backends import MailBackend, MemoryBackend, OutboxBackend, SMTPBackend
+from alumni.mail.message import (
+    Email,
+    MailError,
+    PermanentFailure,
+    TemporaryFailure,
+    build_message,
+)
+
+__all__ = [
+    "Email",
+    "MailBackend",
+    "MailError",
+    "MemoryBackend",
+    "OutboxBackend",
+    "PermanentFailure",
+    "SMTPBackend",
+    "TemporaryFailure",
+    "build_message",
+    "init_app",
+    "send",
+]
+
+
+def init_app(app: Flask) -> None:
+    backend: MailBackend
+    if app.config.get("MAIL_BACKEND") == "memory":
+        backend = MemoryBackend()
+    elif app.config["SMTP_URL"]:
+        backend = SMTPBackend(app.config["SMTP_URL"], timeout=app.config["SMTP_TIMEOUT"])
+    else:
+        backend = OutboxBackend(app.config["OUTBOX_PATH"])
+    app.extensions["mail"] = backend
+
+
+def backend() -> MailBackend:
+    return current_app.extensions["mail"]
+
+
+def send(email: Email) -> str:
+    """Hand one email to the configured backend; returns its Message-ID."""
+    message = build_message(email, sender=current_app.config["MAIL_FROM"])
+    backend().send(message)
+    return message["Message-ID"]

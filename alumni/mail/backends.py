@@ -1,0 +1,129 @@
+"""The mail backends: SMTP, the dev outbox, and in memory."""
+
+from __future__ import annotations
+
+import os
+import smtplib
+import ssl
+import threading
+import uuid
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Protocol
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from alumni.mail.message import PermanentFailure, TemporaryFailure
+
+
+class MailBackend(Protocol):
+    def send(self, message: EmailMessage) -> None:
+        """Hand over one message, or raise ``TemporaryFailure`` or ``PermanentFailure``."""
+
+    def close(self) -> None:
+        """Release connections held by the calling thread."""
+
+
+class MemoryBackend:
+    """Keeps messages in a list: for unit tests."""
+
+    def __init__(self) -> None:
+        self.outbox: list[EmailMessage] = []
+        self._lock = threading.Lock()
+
+    def send(self, message: EmailMessage) -> None:
+        with self._lock:
+            self.outbox.append(message)
+
+    def close(self) -> None:
+        pass
+
+
+class OutboxBackend:
+    """Writes each message as an ``.eml`` file, for the dev outbox page."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+
+    def send(self, message: EmailMessage) -> None:
+        self.path.mkdir(parents=True, exist_ok=True)
+        name = f"{uuid.uuid1().hex}.eml"  # time-ordered, so the listing sorts by sending
+        partial = self.path / f".{name}.part"
+        partial.write_bytes(message.as_bytes())
+        partial.replace(self.path / name)
+
+    def close(self) -> None:
+        pass
+
+
+class SMTPBackend:
+    """``smtp://user:pass@host:port``, ``smtps://`` for TLS, ``?starttls=1``.
+
+    Each thread keeps its own connection and reuses it for the next message.
+    """
+
+    def __init__(self, url: str, timeout: float = 30.0) -> None:
+        parts = urlsplit(url)
+        if parts.scheme not in ("smtp", "smtps"):
+            raise ValueError("SMTP_URL must start with smtp:// or smtps://")
+        self.tls = parts.scheme == "smtps"
+        self.starttls = parse_qs(parts.query).get("starttls", ["0"])[0] in ("1", "true", "yes")
+        self.host = parts.hostname or "localhost"
+        self.port = parts.port or (465 if self.tls else 25)
+        self.username = unquote(parts.username) if parts.username else None
+        self.password = unquote(parts.password) if parts.password else None
+        self.timeout = timeout
+        self._local = threading.local()
+
+    def _connect(self) -> smtplib.SMTP:
+        context = ssl.create_default_context()
+        connection: smtplib.SMTP
+        if self.tls:
+            connection = smtplib.SMTP_SSL(
+                self.host, self.port, timeout=self.timeout, context=context
+            )
+        else:
+            connection = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+            if self.starttls:
+                connection.starttls(context=context)
+        if self.username:
+            connection.login(self.username, self.password or "")
+        return connection
+
+    def _connection(self) -> smtplib.SMTP:
+        connection = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = self._local.connection = self._connect()
+        return connection
+
+    def send(self, message: EmailMessage) -> None:
+        try:
+            refused = self._connection().send_message(message)
+        except smtplib.SMTPRecipientsRefused as error:
+            self.close()
+            code, text = next(iter(error.recipients.values()))
+            raise _failure(code, text) from None
+        except smtplib.SMTPResponseException as error:
+            self.close()
+            raise _failure(error.smtp_code, error.smtp_error) from None
+        except (OSError, smtplib.SMTPException) as error:
+            self.close()
+            raise TemporaryFailure(f"SMTP server unreachable: {type(error).__name__}") from None
+        if refused:
+            code, text = next(iter(refused.values()))
+            raise _failure(code, text)
+
+    def close(self) -> None:
+        connection = getattr(self._local, "connection", None)
+        self._local.connection = None
+        if connection is not None:
+            try:
+                connection.quit()
+            except (OSError, smtplib.SMTPException):
+                connection.close()
+
+
+def _failure(code: int, text: bytes | str) -> TemporaryFailure | PermanentFailure:
+    # Only the code: the server's text often repeats the address, which must not reach logs.
+    if 500 <= code < 600:
+        return PermanentFailure(f"SMTP {code}", code=code)
+    return TemporaryFailure(f"SMTP {code}")

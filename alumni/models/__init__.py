@@ -1,0 +1,38 @@
+"""The data model of the whole product; each concept in its own module."""
+
+from alumni.models.alumnus import PERSONAL_FIELDS, Alumnus, AlumnusStatus, Gender
+from alumni.models.base import InvalidTransition, utcnow
+from alumni.models.campaign import Campaign, CampaignStatus, Delivery, DeliveryStatus
+from alumni.models.consent import (
+    AppendOnlyViolation,
+    Consent,
+    ConsentEvidence,
+    ConsentState,
+    EvidenceChannel,
+)
+from alumni.models.staff import ApiToken, AuditEntry, Role, StaffUser
+from alumni.models.suppression import Suppression, SuppressionReason
+
+__all__ = [
+    "PERSONAL_FIELDS",
+    "Alumnus",
+    "AlumnusStatus",
+    "ApiToken",
+    "AppendOnlyViolation",
+    "AuditEntry",
+    "Campaign",
+    "CampaignStatus",
+    "Consent",
+    "ConsentEvidence",
+    "ConsentState",
+    "Delivery",
+    "DeliveryStatus",
+    "EvidenceChannel",
+    "Gender",
+    "InvalidTransition",
+    "Role",
+    "StaffUser",
+    "Suppression",
+    "SuppressionReason",
+    "utcnow",
+]

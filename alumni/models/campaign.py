@@ -1,0 +1,117 @@
+"""Campaigns per purpose and one delivery per (campaign, alumnus)."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+from enum import StrEnum
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from alumni.extensions import db
+from alumni.models.base import UTCDateTime, check_transition, enum_column, utcnow
+from alumni.purposes import Purpose
+
+
+class CampaignStatus(StrEnum):
+    DRAFT = "draft"
+    SCHEDULED = "scheduled"
+    SENDING = "sending"
+    PAUSED = "paused"
+    SENT = "sent"
+    CANCELLED = "cancelled"
+
+
+CAMPAIGN_TRANSITIONS = {
+    CampaignStatus.DRAFT: {CampaignStatus.SCHEDULED, CampaignStatus.CANCELLED},
+    CampaignStatus.SCHEDULED: {
+        CampaignStatus.DRAFT,
+        CampaignStatus.SENDING,
+        CampaignStatus.PAUSED,
+        CampaignStatus.CANCELLED,
+    },
+    CampaignStatus.SENDING: {CampaignStatus.PAUSED, CampaignStatus.SENT, CampaignStatus.CANCELLED},
+    CampaignStatus.PAUSED: {
+        CampaignStatus.SCHEDULED,
+        CampaignStatus.SENDING,
+        CampaignStatus.CANCELLED,
+    },
+    CampaignStatus.SENT: set(),
+    CampaignStatus.CANCELLED: set(),
+}
+
+
+class Campaign(db.Model):
+    __tablename__ = "campaigns"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    purpose: Mapped[Purpose] = mapped_column(enum_column(Purpose, name="campaign_purpose"))
+    subject: Mapped[str] = mapped_column(sa.String(200))
+    body: Mapped[str] = mapped_column(sa.Text)  # Markdown
+    programmes: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    graduation_years: Mapped[list[int]] = mapped_column(sa.JSON, default=list)
+    status: Mapped[CampaignStatus] = mapped_column(
+        enum_column(CampaignStatus, name="campaign_status"), default=CampaignStatus.DRAFT
+    )
+    send_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    tracking: Mapped[bool] = mapped_column(default=True)
+    # Key of the open-tracking MACs: tokens are verifiable without being stored.
+    tracking_key: Mapped[str] = mapped_column(sa.String(64), default=lambda: secrets.token_hex(32))
+    # Recipients are read in batches after the last alumnus id handled.
+    cursor_alumnus_id: Mapped[int] = mapped_column(default=0)
+    created_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("staff_users.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    deliveries = relationship("Delivery", back_populates="campaign", lazy="dynamic")
+
+    def move_to(self, status: CampaignStatus) -> None:
+        check_transition(self.status, status, CAMPAIGN_TRANSITIONS)
+        self.status = status
+
+
+class DeliveryStatus(StrEnum):
+    CLAIMED = "claimed"  # consent checked and the slot taken; handing over to SMTP
+    SENT = "sent"
+    SKIPPED = "skipped"  # with a named reason
+    FAILED = "failed"
+
+
+DELIVERY_TRANSITIONS = {
+    DeliveryStatus.CLAIMED: {DeliveryStatus.SENT, DeliveryStatus.FAILED, DeliveryStatus.SKIPPED},
+    DeliveryStatus.SENT: set(),
+    DeliveryStatus.SKIPPED: set(),
+    DeliveryStatus.FAILED: set(),
+}
+
+
+class Delivery(db.Model):
+    """At most one per (campaign, alumnus): the unique key is what makes sending idempotent."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (sa.UniqueConstraint("campaign_id", "alumnus_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(sa.ForeignKey("campaigns.id", ondelete="CASCADE"))
+    # Set to NULL when the alumnus is erased: campaign totals stay, the person goes.
+    alumnus_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("alumni.id", ondelete="SET NULL"), index=True
+    )
+    status: Mapped[DeliveryStatus] = mapped_column(
+        enum_column(DeliveryStatus, name="delivery_status")
+    )
+    reason: Mapped[str | None] = mapped_column(sa.String(40))
+    attempts: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    campaign = relationship("Campaign", back_populates="deliveries")
+
+    def move_to(self, status: DeliveryStatus) -> None:
+        check_transition(self.status, status, DELIVERY_TRANSITIONS)
+        self.status = status

@@ -1,0 +1,107 @@
+"""Broker setup: Redis in production, an in-process queue and worker in the embedded default."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import dramatiq
+from dramatiq.brokers.redis import RedisBroker
+from dramatiq.brokers.stub import StubBroker
+from flask import Flask
+
+QUEUES = ("default",)
+
+
+class AppContext(dramatiq.Middleware):
+    """Run every message inside an app context, so actors use the app's database session."""
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+        self._local = threading.local()
+
+    def before_process_message(self, broker: dramatiq.Broker, message: dramatiq.Message) -> None:
+        context = self.app.app_context()
+        context.push()
+        self._local.context = context
+
+    def after_process_message(
+        self, broker: dramatiq.Broker, message: dramatiq.Message, **kwargs: Any
+    ) -> None:
+        context = getattr(self._local, "context", None)
+        if context is not None:
+            self._local.context = None
+            context.pop()
+
+    after_skip_message = after_process_message
+
+
+def make_broker(app: Flask) -> dramatiq.Broker:
+    """The Redis broker when ``REDIS_URL`` is set, otherwise an in-process queue."""
+    url = app.config["REDIS_URL"]
+    broker: dramatiq.Broker
+    if url:
+        broker = RedisBroker(url=url, namespace=app.config.get("DRAMATIQ_NAMESPACE", "alumni"))
+    else:
+        broker = StubBroker()
+        broker.emit_after("process_boot")
+    broker.add_middleware(AppContext(app))
+    for queue in QUEUES:
+        broker.declare_queue(queue)
+    return broker
+
+
+class InProcessWorker:
+    """A dramatiq worker on threads of this process, started the first time work is queued."""
+
+    def __init__(self, broker: dramatiq.Broker, threads: int = 4) -> None:
+        self.broker = broker
+        self.threads = threads
+        self._worker: dramatiq.Worker | None = None
+        self._lock = threading.Lock()
+
+    def ensure_started(self) -> None:
+        with self._lock:
+            if self._worker is None:
+                self._worker = dramatiq.Worker(
+                    self.broker, worker_threads=self.threads, worker_timeout=100
+                )
+                self._worker.start()
+
+    def drain(self, timeout_ms: int | None = None) -> None:
+        """Wait until every queued message, retries included, has been handled."""
+        if self._worker is None:
+            return
+        for queue in self.broker.get_declared_queues():
+            if not queue.endswith(".DQ") and not queue.endswith(".XQ"):
+                self.broker.join(queue, timeout=timeout_ms, fail_fast=False)
+        self._worker.join()
+
+    def stop(self) -> None:
+        with self._lock:
+            if self._worker is not None:
+                self._worker.stop()
+                self._worker = None
+
+
+class Runtime:
+    """What the app keeps of dramatiq: its broker and, in embedded mode, the in-process worker."""
+
+    def __init__(self, broker: dramatiq.Broker, in_process: InProcessWorker | None) -> None:
+        self.broker = broker
+        self.in_process = in_process
+
+    def enqueue(self, actor_name: str, *args: Any) -> None:
+        """Send a message now; only call it once the data it refers to is committed."""
+        if self.in_process is not None:
+            self.in_process.ensure_started()
+        self.broker.get_actor(actor_name).send(*args)
+
+    def finish_queued_work(self) -> None:
+        """With the in-process queue, block until the work queued so far is done."""
+        if self.in_process is not None:
+            self.in_process.drain()
+
+    def stop(self) -> None:
+        if self.in_process is not None:
+            self.in_process.stop()

@@ -1,0 +1,43 @@
+"""The actors: thin adapters around one domain call each. They receive ids, never objects."""
+
+from __future__ import annotations
+
+import logging
+
+import dramatiq
+
+from alumni import invitations
+from alumni.jobs import Job
+from alumni.mail import TemporaryFailure
+
+log = logging.getLogger(__name__)
+
+# Mail servers that are down come back: retry with backoff, for about an hour in all.
+MAIL_RETRIES = {"max_retries": 8, "min_backoff": 1_000, "max_backoff": 15 * 60_000}
+
+
+@dramatiq.actor(actor_name=Job.SEND_INVITATION, **MAIL_RETRIES, throws=())
+def send_invitation(alumnus_id: int) -> None:
+    """Idempotent: the invitation is claimed on the alumnus row before it is sent."""
+    outcome = invitations.deliver_invitation(alumnus_id)
+    log.info("send_invitation %s: %s", alumnus_id, outcome)
+
+
+@dramatiq.actor(actor_name=Job.SEND_FRESH_LINK, **MAIL_RETRIES)
+def send_fresh_link(alumnus_id: int) -> None:
+    """Safe to repeat: a second fresh link is as good as the first."""
+    try:
+        invitations.deliver_fresh_link(alumnus_id)
+    except TemporaryFailure:
+        log.warning("send_fresh_link %s: mail server unavailable, will retry", alumnus_id)
+        raise
+
+
+# `dramatiq worker.tasks` imports this module on its own: create the app, which binds the
+# actors to the configured broker and gives them an app context.
+import worker  # noqa: E402
+
+if not worker.is_bound():
+    from alumni import create_app
+
+    create_app()
