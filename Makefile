@@ -1,0 +1,46 @@
+# The two commands: `make run` and `make test`. `make help` lists the others.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app wsgi
+STAMP := $(VENV)/.installed-stamp
+
+.DEFAULT_GOAL := help
+.PHONY: help install run test lint format translations extract-messages bench
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP) translations ## Create the virtualenv and install everything
+
+translations: $(STAMP) ## Compile the message catalogues
+	$(BIN)/pybabel compile -q -d alumni/translations
+
+extract-messages: $(STAMP) ## Collect new texts into the catalogues (then translate them)
+	$(BIN)/pybabel extract -q -F babel.cfg -k _l -k lazy_gettext -o alumni/translations/messages.pot .
+	$(BIN)/pybabel update -q -N -i alumni/translations/messages.pot -d alumni/translations
+
+run: install ## Migrate, load demo data if empty, serve on http://localhost:5000
+	$(FLASK) db upgrade
+	$(FLASK) demo --if-empty
+	$(FLASK) run --port 5000
+
+test: install lint ## Run the whole test suite (CI=true makes PostgreSQL, Redis, Chromium required)
+	$(BIN)/pytest
+
+lint: $(STAMP) ## ruff check and ruff format --check
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP) ## Format and fix what ruff can
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: install ## Run the benchmarks in bench/ (see docs/benchmarks.md)
+	$(BIN)/python bench/import.py --rows 100000

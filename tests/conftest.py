@@ -1,0 +1,213 @@
+"""Fixtures: the app on SQLite and on PostgreSQL, its client and CLI runner, an SMTP server on
+loopback, and factories for test data.
+
+Tests that take ``app`` run once per database. Without ``CI`` a database that is not there is
+skipped with the reason; with ``CI=true`` it must be there.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient, FlaskCliRunner
+
+from alumni import create_app
+from alumni.extensions import db
+
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432")
+POSTGRES_DB = "alumni_test"
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+TEST_KEYS = {
+    "SECRET_KEY": "test-secret-key-" + "x" * 32,
+    "SECRET_KEY_FALLBACKS": [],
+    "SUPPRESSION_KEY": "test-suppression-key-" + "y" * 32,
+    "PSEUDONYM_KEY": "test-pseudonym-key-" + "z" * 32,
+}
+
+
+def require(part: str, available: bool, reason: str) -> None:
+    """Skip without the part, except in CI, where every part must be there."""
+    if available:
+        return
+    if IN_CI:
+        pytest.fail(f"{part} is required in CI: {reason}")
+    pytest.skip(f"{part} not available: {reason}")
+
+
+def postgres_available() -> tuple[bool, str]:
+    try:
+        import psycopg
+
+        with psycopg.connect(f"{POSTGRES_URL}/postgres", connect_timeout=2):
+            return True, ""
+    except Exception as error:  # any failure means: not usable here
+        return False, f"{POSTGRES_URL}: {type(error).__name__}"
+
+
+def base_config(tmp_path: Path, database_url: str, **overrides: Any) -> dict[str, Any]:
+    return {
+        "TESTING": True,
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "REDIS_URL": None,
+        "SMTP_URL": None,
+        "MAIL_BACKEND": "memory",
+        "DEV_OUTBOX": False,
+        "OUTBOX_PATH": str(tmp_path / "outbox"),
+        "ERASURE_LEDGER_PATH": str(tmp_path / "erasure-ledger.jsonl"),
+        "BASE_URL": "http://alumni.test",
+        "RATELIMIT_ENABLED": True,
+        **TEST_KEYS,
+        **overrides,
+    }
+
+
+# -- databases --------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file migrated once; each test gets a copy."""
+    folder = tmp_path_factory.mktemp("sqlite-template")
+    path = folder / "template.sqlite3"
+    app = create_app(base_config(folder, f"sqlite:///{path}"), instance_path=str(folder))
+    with app.app_context():
+        from flask_migrate import upgrade
+
+        upgrade()
+        db.engine.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_database(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A PostgreSQL database migrated once; tables are emptied after each test."""
+    available, reason = postgres_available()
+    require("PostgreSQL", available, reason)
+    import psycopg
+
+    with psycopg.connect(f"{POSTGRES_URL}/postgres", autocommit=True) as connection:
+        connection.execute(f"DROP DATABASE IF EXISTS {POSTGRES_DB} WITH (FORCE)")
+        connection.execute(f"CREATE DATABASE {POSTGRES_DB}")
+    url = f"{POSTGRES_URL}/{POSTGRES_DB}"
+    folder = tmp_path_factory.mktemp("postgres")
+    app = create_app(base_config(folder, url), instance_path=str(folder))
+    with app.app_context():
+        from flask_migrate import upgrade
+
+        upgrade()
+        db.engine.dispose()
+    return url
+
+
+def empty_tables() -> None:
+    tables = ", ".join(table.name for table in db.metadata.sorted_tables)
+    with db.engine.begin() as connection:
+        connection.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "postgresql":
+        return request.getfixturevalue("postgres_database")
+    template = request.getfixturevalue("sqlite_template")
+    path = tmp_path / "alumni.sqlite3"
+    shutil.copy(template, path)
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture
+def config_overrides() -> dict[str, Any]:
+    """Override in a test module to configure the app differently."""
+    return {}
+
+
+@pytest.fixture
+def app(tmp_path: Path, database_url: str, config_overrides: dict[str, Any]) -> Iterator[Flask]:
+    app = create_app(
+        base_config(tmp_path, database_url, **config_overrides), instance_path=str(tmp_path)
+    )
+    with app.app_context():
+        yield app
+        app.extensions["dramatiq"].stop()
+        db.session.remove()
+        if database_url.startswith("postgresql"):
+            empty_tables()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask) -> FlaskCliRunner:
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def outbox(app: Flask) -> list[EmailMessage]:
+    """Messages sent through the in-memory backend."""
+    return app.extensions["mail"].outbox
+
+
+def finish_jobs(app: Flask) -> None:
+    """Let the in-process worker finish what was queued."""
+    app.extensions["dramatiq"].finish_queued_work()
+
+
+# -- an SMTP server on loopback ---------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@dataclass
+class SMTPSink:
+    """A real SMTP server (aiosmtpd) that keeps what it receives."""
+
+    port: int
+    messages: list[EmailMessage] = field(default_factory=list)
+    envelopes: list[tuple[str, list[str]]] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def url(self) -> str:
+        return f"smtp://127.0.0.1:{self.port}"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        message = message_from_bytes(envelope.original_content, policy=policy.default)
+        with self.lock:
+            self.messages.append(message)  # type: ignore[arg-type]
+            self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[SMTPSink]:
+    from aiosmtpd.controller import Controller
+
+    sink = SMTPSink(port=free_port())
+    controller = Controller(sink, hostname="127.0.0.1", port=sink.port)
+    controller.start()
+    try:
+        yield sink
+    finally:
+        controller.stop()

@@ -1,0 +1,104 @@
+"""Signed links (I8): tampered, truncated, expired, wrong-kind and revoked links are refused."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from alumni.extensions import db
+from alumni.links import BadLink, LinkKind, make_token, read_token
+from tests.factories import make_alumnus
+
+KINDS = list(LinkKind)
+HYPOTHESIS = settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+
+
+def test_a_genuine_link_finds_its_alumnus(app):
+    alumnus = make_alumnus()
+    for kind in KINDS:
+        assert read_token(kind, make_token(kind, alumnus)).alumnus.id == alumnus.id
+
+
+@HYPOTHESIS
+@given(data=st.data())
+def test_a_changed_character_breaks_the_link(app, data):
+    alumnus = make_alumnus()
+    token = make_token(LinkKind.OPTIN, alumnus)
+    position = data.draw(st.integers(0, len(token) - 1))
+    replacement = data.draw(
+        st.sampled_from("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.")
+    )
+    tampered = token[:position] + replacement + token[position + 1 :]
+    if tampered == token:
+        return
+    with pytest.raises(BadLink) as refused:
+        read_token(LinkKind.OPTIN, tampered)
+    assert refused.value.reason == "invalid"
+
+
+@HYPOTHESIS
+@given(cut=st.integers(min_value=1, max_value=200))
+def test_a_truncated_link_is_refused(app, cut):
+    alumnus = make_alumnus()
+    token = make_token(LinkKind.PREFERENCES, alumnus)
+    with pytest.raises(BadLink):
+        read_token(LinkKind.PREFERENCES, token[: max(0, len(token) - cut)])
+
+
+@HYPOTHESIS
+@given(garbage=st.text(max_size=300))
+def test_arbitrary_text_is_refused_not_crashed(app, garbage):
+    with pytest.raises(BadLink):
+        read_token(LinkKind.OPTIN, garbage)
+
+
+@pytest.mark.parametrize("made_as", KINDS)
+@pytest.mark.parametrize("used_as", KINDS)
+def test_a_link_of_one_kind_never_works_as_another(app, made_as, used_as):
+    alumnus = make_alumnus()
+    token = make_token(made_as, alumnus)
+    if made_as == used_as:
+        assert read_token(used_as, token).alumnus.id == alumnus.id
+    else:
+        with pytest.raises(BadLink) as refused:
+            read_token(used_as, token)
+        assert refused.value.reason == "invalid"
+
+
+def test_an_expired_link_is_refused_and_knows_whose_it_was(app, monkeypatch):
+    alumnus = make_alumnus(locale="en")
+    token = make_token(LinkKind.OPTIN, alumnus)
+    app.config["LINK_MAX_AGE_DAYS"] = 30
+    future = time.time() + 31 * 86400
+    monkeypatch.setattr(time, "time", lambda: future)
+    with pytest.raises(BadLink) as refused:
+        read_token(LinkKind.OPTIN, token)
+    assert refused.value.reason == "expired"
+    assert refused.value.status_code == 410
+    assert refused.value.alumnus.locale == "en"
+
+
+def test_a_new_address_ends_the_old_links(app):
+    alumnus = make_alumnus()
+    token = make_token(LinkKind.PREFERENCES, alumnus)
+    alumnus.link_version += 1
+    db.session.commit()
+    with pytest.raises(BadLink) as refused:
+        read_token(LinkKind.PREFERENCES, token)
+    assert refused.value.reason == "revoked"
+
+
+def test_rotated_keys_keep_old_links_working(app):
+    alumnus = make_alumnus()
+    token = make_token(LinkKind.OPTIN, alumnus)
+    app.config["SECRET_KEY_FALLBACKS"] = [app.config["SECRET_KEY"]]
+    app.config["SECRET_KEY"] = "a-brand-new-key-" + "n" * 32
+    assert read_token(LinkKind.OPTIN, token).alumnus.id == alumnus.id
+    app.config["SECRET_KEY_FALLBACKS"] = []
+    with pytest.raises(BadLink):
+        read_token(LinkKind.OPTIN, token)
