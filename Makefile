@@ -20,11 +20,11 @@ $(STAMP): pyproject.toml
 install: $(STAMP) translations ## Create the virtualenv and install everything
 
 translations: $(STAMP) ## Compile the message catalogues
-	$(BIN)/pybabel compile -q -d alumni/translations
+	$(BIN)/pybabel -q compile -d alumni/translations
 
 extract-messages: $(STAMP) ## Collect new texts into the catalogues (then translate them)
-	$(BIN)/pybabel extract -q -F babel.cfg -k _l -k lazy_gettext -o alumni/translations/messages.pot .
-	$(BIN)/pybabel update -q -N -i alumni/translations/messages.pot -d alumni/translations
+	$(BIN)/pybabel -q extract -F babel.cfg -k _l -k lazy_gettext -o alumni/translations/messages.pot .
+	$(BIN)/pybabel -q update -N -i alumni/translations/messages.pot -d alumni/translations
 
 run: install ## Migrate, load demo data if empty, serve on http://localhost:5000
 	$(FLASK) db upgrade

@@ -14,9 +14,15 @@ from alumni import demo as demo_data
 from alumni import importer, invitations
 
 
-def finish_queued_work() -> None:
-    """Embedded mode has no separate worker: finish what this command queued before exiting."""
-    current_app.extensions["dramatiq"].finish_queued_work()
+def finish_queued_work() -> bool:
+    """Embedded mode has no separate worker: finish what this command queued before exiting.
+
+    Returns False when some work was still waiting to be retried (an unreachable mail server).
+    """
+    grace_ms = int(current_app.config["RETRY_GRACE_SECONDS"] * 1000)
+    done = current_app.extensions["dramatiq"].finish_queued_work(grace_ms)
+    current_app.extensions["mail"].close_all()
+    return done
 
 
 @click.command("import")
@@ -52,8 +58,9 @@ def import_command(csv_file: Path, quiet: bool) -> None:
     counts = report.counts
     click.echo(
         _(
-            "%(rows)d rows: %(added)d added, %(updated)d updated, %(unchanged)d unchanged, "
-            "%(kept)d kept as the graduate corrected them, %(rejected)d rejected.",
+            "Rows read: %(rows)d. Added: %(added)d, updated: %(updated)d, "
+            "unchanged: %(unchanged)d, kept as the graduate corrected them: %(kept)d, "
+            "rejected: %(rejected)d.",
             rows=report.rows,
             added=counts["added"],
             updated=counts["updated"],
@@ -69,11 +76,20 @@ def import_command(csv_file: Path, quiet: bool) -> None:
 def invite_command(cohort: int | None) -> None:
     """Queue invitation emails to imported graduates who have not been invited."""
     ids = invitations.invite_graduates(cohort)
-    click.echo(_("%(count)d invitations queued.", count=len(ids)))
+    click.echo(_("Invitations queued: %(count)d.", count=len(ids)))
+    if current_app.extensions["dramatiq"].in_process is None or not ids:
+        return  # the workers send them
     finish_queued_work()
-    if current_app.extensions["dramatiq"].in_process is not None and ids:
-        unsent = invitations.count_unsent(ids)
-        click.echo(_("%(sent)d sent, %(unsent)d not sent.", sent=len(ids) - unsent, unsent=unsent))
+    unsent = invitations.count_unsent(ids)
+    click.echo(_("Sent: %(sent)d. Not sent: %(unsent)d.", sent=len(ids) - unsent, unsent=unsent))
+    if unsent:
+        message = _(
+            "The mail server could not take every invitation. Nothing is lost: "
+            "run %(command)s again later to send the rest.",
+            command="invite",
+        )
+        click.echo(message, err=True)
+        sys.exit(2)
 
 
 @click.command("demo")
@@ -88,7 +104,7 @@ def demo_command(if_empty: bool) -> None:
     finish_queued_work()
     click.echo(
         _(
-            "%(count)d demo graduates loaded and %(invited)d invited; see %(url)s",
+            "Demo graduates loaded: %(count)d; invited: %(invited)d. The invitations are in %(url)s",
             count=count,
             invited=len(ids),
             url=current_app.config["BASE_URL"] + "/dev/outbox",

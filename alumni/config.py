@@ -36,6 +36,8 @@ def load_config(instance_path: Path, environ: Mapping[str, str] = os.environ) ->
         "REDIS_URL": env("REDIS_URL") or None,
         "SMTP_URL": smtp_url,
         "SMTP_TIMEOUT": float(env("SMTP_TIMEOUT", "30")),
+        # Embedded mode: how long a command waits for retries before it reports what is left.
+        "RETRY_GRACE_SECONDS": float(env("RETRY_GRACE_SECONDS", "15")),
         # The dev outbox shows every mail sent: only on a developer's embedded setup.
         "DEV_OUTBOX": smtp_url is None and database_url.startswith("sqlite"),
         "OUTBOX_PATH": str(instance_path / "outbox"),

@@ -18,11 +18,16 @@ BATCH = 1000
 
 
 def invite_graduates(cohort: int | None = None, *, actor: str = "cli") -> list[int]:
-    """Queue one invitation per graduate not yet invited; returns their ids.
+    """Queue one invitation per graduate whose invitation has not gone out; returns their ids.
 
-    Each batch commits before its jobs are queued, so a worker never sees an uncommitted row.
+    That includes those queued before whose mail could not be sent: the actor claims each
+    invitation before sending, so queueing one twice never sends it twice. Each batch commits
+    before its jobs are queued, so a worker never sees an uncommitted row.
     """
-    query = sa.select(Alumnus.id).where(Alumnus.status == AlumnusStatus.IMPORTED)
+    query = sa.select(Alumnus.id).where(
+        Alumnus.status.in_([AlumnusStatus.IMPORTED, AlumnusStatus.INVITED]),
+        Alumnus.invitation_sent_at.is_(None),
+    )
     if cohort is not None:
         query = query.where(Alumnus.graduation_year == cohort)
     ids = list(db.session.scalars(query.order_by(Alumnus.id)))

@@ -28,7 +28,8 @@ from alumni.extensions import db
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432")
-POSTGRES_DB = "alumni_test"
+# One database per test run, so that runs side by side do not empty each other's tables.
+POSTGRES_DB = f"alumni_test_{os.getpid()}"
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 TEST_KEYS = {
@@ -75,6 +76,29 @@ def base_config(tmp_path: Path, database_url: str, **overrides: Any) -> dict[str
     }
 
 
+# -- translations -----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session", autouse=True)
+def compiled_catalogues() -> None:
+    """Pages need the .mo files (not in git): compile those missing or older than their .po,
+    as `make translations` does, so that `pytest` alone also runs in Dutch."""
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    translations = Path(__file__).resolve().parent.parent / "alumni" / "translations"
+    for po in sorted(translations.glob("*/LC_MESSAGES/messages.po")):
+        mo = po.with_suffix(".mo")
+        if mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime:
+            continue
+        with po.open("rb") as handle:
+            catalogue = read_po(handle)
+        partial = mo.with_suffix(f".{os.getpid()}.tmp")
+        with partial.open("wb") as out:
+            write_mo(out, catalogue)
+        partial.replace(mo)
+
+
 # -- databases --------------------------------------------------------------------------------
 
 
@@ -93,7 +117,7 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def postgres_database(tmp_path_factory: pytest.TempPathFactory) -> str:
+def postgres_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A PostgreSQL database migrated once; tables are emptied after each test."""
     available, reason = postgres_available()
     require("PostgreSQL", available, reason)
@@ -110,7 +134,9 @@ def postgres_database(tmp_path_factory: pytest.TempPathFactory) -> str:
 
         upgrade()
         db.engine.dispose()
-    return url
+    yield url
+    with psycopg.connect(f"{POSTGRES_URL}/postgres", autocommit=True) as connection:
+        connection.execute(f"DROP DATABASE IF EXISTS {POSTGRES_DB} WITH (FORCE)")
 
 
 def empty_tables() -> None:
@@ -143,6 +169,7 @@ def app(tmp_path: Path, database_url: str, config_overrides: dict[str, Any]) -> 
     with app.app_context():
         yield app
         app.extensions["dramatiq"].stop()
+        app.extensions["mail"].close_all()
         db.session.remove()
         if database_url.startswith("postgresql"):
             empty_tables()

@@ -8,6 +8,7 @@ from typing import Any
 import dramatiq
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.brokers.stub import StubBroker
+from dramatiq.errors import QueueJoinTimeout
 from flask import Flask
 
 QUEUES = ("default",)
@@ -68,14 +69,26 @@ class InProcessWorker:
                 )
                 self._worker.start()
 
-    def drain(self, timeout_ms: int | None = None) -> None:
-        """Wait until every queued message, retries included, has been handled."""
+    def drain(self, retry_grace_ms: int = 15_000) -> bool:
+        """Wait until every queued message had its first try, and its retries for a short
+        while; returns False when retries were still waiting (they are dropped with the
+        worker, so the work they stood for must be safe to queue again)."""
         if self._worker is None:
-            return
+            return True
+        done = True
         for queue in self.broker.get_declared_queues():
-            if not queue.endswith(".DQ") and not queue.endswith(".XQ"):
-                self.broker.join(queue, timeout=timeout_ms, fail_fast=False)
-        self._worker.join()
+            if queue.endswith((".DQ", ".XQ")):
+                continue
+            self.broker.queues[queue].join()
+            try:
+                self.broker.join(queue, timeout=retry_grace_ms, fail_fast=False)
+            except QueueJoinTimeout:
+                done = False
+        if done:
+            self._worker.join()
+        else:
+            self.stop()
+        return done
 
     def stop(self) -> None:
         with self._lock:
@@ -97,10 +110,12 @@ class Runtime:
             self.in_process.ensure_started()
         self.broker.get_actor(actor_name).send(*args)
 
-    def finish_queued_work(self) -> None:
-        """With the in-process queue, block until the work queued so far is done."""
-        if self.in_process is not None:
-            self.in_process.drain()
+    def finish_queued_work(self, retry_grace_ms: int = 15_000) -> bool:
+        """With the in-process queue, block until the work queued so far is done (see
+        ``InProcessWorker.drain``); with Redis, the workers do it and this returns at once."""
+        if self.in_process is None:
+            return True
+        return self.in_process.drain(retry_grace_ms)
 
     def stop(self) -> None:
         if self.in_process is not None:

@@ -16,7 +16,7 @@ log = logging.getLogger(__name__)
 MAIL_RETRIES = {"max_retries": 8, "min_backoff": 1_000, "max_backoff": 15 * 60_000}
 
 
-@dramatiq.actor(actor_name=Job.SEND_INVITATION, **MAIL_RETRIES, throws=())
+@dramatiq.actor(actor_name=Job.SEND_INVITATION, **MAIL_RETRIES)
 def send_invitation(alumnus_id: int) -> None:
     """Idempotent: the invitation is claimed on the alumnus row before it is sent."""
     outcome = invitations.deliver_invitation(alumnus_id)

@@ -8,7 +8,15 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, Field, RadioField, SelectField, StringField
+from wtforms import (
+    BooleanField,
+    EmailField,
+    Field,
+    RadioField,
+    SelectChoice,
+    SelectField,
+    StringField,
+)
 from wtforms.validators import InputRequired, ValidationError
 
 from alumni import validation
@@ -16,7 +24,7 @@ from alumni.models import Gender
 from alumni.models.alumnus import GENDER_LABELS
 from alumni.purposes import Purpose
 
-YES_NO = [("yes", _l("Yes")), ("no", _l("No"))]
+YES_NO = [SelectChoice("yes", _l("Yes")), SelectChoice("no", _l("No"))]
 
 
 def parsed_by(parser: Callable[[str], Any]) -> Callable[[FlaskForm, Field], None]:
@@ -78,7 +86,7 @@ class PersonalDataFields:
     phone = StringField(_l("Phone number"), validators=[parsed_by(validation.parse_phone)])
     gender = SelectField(
         _l("Gender"),
-        choices=[(gender.value, GENDER_LABELS[gender]) for gender in Gender],
+        choices=[SelectChoice(gender.value, GENDER_LABELS[gender]) for gender in Gender],
         validators=[parsed_by(validation.parse_gender)],
     )
     date_of_birth = StringField(
@@ -119,7 +127,8 @@ class OptInForm(FlaskForm, PurposeFields, PersonalDataFields):
 
 class PreferencesForm(FlaskForm, PurposeFields, PersonalDataFields):
     language = SelectField(
-        _l("Language of our emails"), choices=[("nl", "Nederlands"), ("en", "English")]
+        _l("Language of our emails"),
+        choices=[SelectChoice("nl", "Nederlands"), SelectChoice("en", "English")],
     )
 
 

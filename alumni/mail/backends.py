@@ -20,7 +20,10 @@ class MailBackend(Protocol):
         """Hand over one message, or raise ``TemporaryFailure`` or ``PermanentFailure``."""
 
     def close(self) -> None:
-        """Release connections held by the calling thread."""
+        """Release the connection held by the calling thread."""
+
+    def close_all(self) -> None:
+        """Release every connection, at shutdown."""
 
 
 class MemoryBackend:
@@ -35,6 +38,9 @@ class MemoryBackend:
             self.outbox.append(message)
 
     def close(self) -> None:
+        pass
+
+    def close_all(self) -> None:
         pass
 
 
@@ -52,6 +58,9 @@ class OutboxBackend:
         partial.replace(self.path / name)
 
     def close(self) -> None:
+        pass
+
+    def close_all(self) -> None:
         pass
 
 
@@ -73,6 +82,8 @@ class SMTPBackend:
         self.password = unquote(parts.password) if parts.password else None
         self.timeout = timeout
         self._local = threading.local()
+        self._open: set[smtplib.SMTP] = set()
+        self._lock = threading.Lock()
 
     def _connect(self) -> smtplib.SMTP:
         context = ssl.create_default_context()
@@ -93,11 +104,21 @@ class SMTPBackend:
         connection = getattr(self._local, "connection", None)
         if connection is None:
             connection = self._local.connection = self._connect()
+            with self._lock:
+                self._open.add(connection)
         return connection
 
     def send(self, message: EmailMessage) -> None:
+        reused = getattr(self._local, "connection", None) is not None
         try:
-            refused = self._connection().send_message(message)
+            try:
+                refused = self._connection().send_message(message)
+            except smtplib.SMTPServerDisconnected:
+                if not reused:
+                    raise
+                # The server closed an idle connection: one fresh try before calling it a failure.
+                self.close()
+                refused = self._connection().send_message(message)
         except smtplib.SMTPRecipientsRefused as error:
             self.close()
             code, text = next(iter(error.recipients.values()))
@@ -116,10 +137,21 @@ class SMTPBackend:
         connection = getattr(self._local, "connection", None)
         self._local.connection = None
         if connection is not None:
-            try:
-                connection.quit()
-            except (OSError, smtplib.SMTPException):
-                connection.close()
+            self._quit(connection)
+
+    def close_all(self) -> None:
+        with self._lock:
+            connections, self._open = self._open, set()
+        for connection in connections:
+            self._quit(connection)
+
+    def _quit(self, connection: smtplib.SMTP) -> None:
+        with self._lock:
+            self._open.discard(connection)
+        try:
+            connection.quit()
+        except (OSError, smtplib.SMTPException):
+            connection.close()
 
 
 def _failure(code: int, text: bytes | str) -> TemporaryFailure | PermanentFailure:

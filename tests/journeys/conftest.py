@@ -1,0 +1,159 @@
+"""Fixtures for journeys in a real browser: the app served over HTTP on loopback, and
+Playwright driving the system Chromium (Debian's ``chromium`` package, never a download).
+
+Without Chromium these tests are skipped with the reason; with ``CI=true`` they fail.
+"""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+import pytest
+from flask import Flask
+from werkzeug.serving import BaseWSGIServer, make_server
+
+from alumni import create_app
+from alumni.extensions import db
+from tests.conftest import base_config, require
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, BrowserContext, Page, Request
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+DESKTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 375, "height": 812}
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
+# The browser's own pseudo-URLs (the srcdoc of the mail's HTML frame); no network involved.
+LOCAL_SCHEMES = ("about", "data", "blob")
+
+
+@dataclass
+class LiveServer:
+    """The app as a person's browser sees it: real HTTP on 127.0.0.1, the dev outbox on."""
+
+    app: Flask
+    url: str
+    outbox: Path
+
+
+@pytest.fixture
+def live_server(tmp_path: Path, sqlite_template: Path) -> Iterator[LiveServer]:
+    """A fresh copy of the migrated SQLite database, served on a free port in a thread."""
+    database = tmp_path / "alumni.sqlite3"
+    shutil.copy(sqlite_template, database)
+    config = base_config(tmp_path, f"sqlite:///{database}", SMTP_URL=None, DEV_OUTBOX=True)
+    del config["MAIL_BACKEND"]  # unset: the dev outbox backend writes .eml files
+    app = create_app(config, instance_path=str(tmp_path))
+    server: BaseWSGIServer = make_server("127.0.0.1", 0, app, threaded=True)
+    url = f"http://127.0.0.1:{server.server_port}"
+    app.config["BASE_URL"] = url  # read when links are made, so setting it now is in time
+    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
+    thread.start()
+    try:
+        with app.app_context():
+            yield LiveServer(app=app, url=url, outbox=Path(config["OUTBOX_PATH"]))
+            app.extensions["dramatiq"].stop()
+            db.session.remove()
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+        with app.app_context():
+            db.engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    require("Chromium", CHROMIUM.is_file(), f"{CHROMIUM} is missing: apt-get install chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@dataclass
+class BrowserTab:
+    """A page in its own browser context, with every request it made."""
+
+    page: Page
+    context: BrowserContext
+    requests: list[str] = field(default_factory=list)
+
+    def record(self, request: Request) -> None:
+        self.requests.append(request.url)
+
+    def network_requests(self) -> list[str]:
+        return [url for url in self.requests if urlsplit(url).scheme not in LOCAL_SCHEMES]
+
+
+def open_tab(browser: Browser, live_server: LiveServer, viewport: dict[str, int]) -> BrowserTab:
+    phone = viewport["width"] < 600
+    context = browser.new_context(
+        base_url=live_server.url,
+        viewport=viewport,  # type: ignore[arg-type]
+        is_mobile=phone,
+        has_touch=phone,
+        device_scale_factor=2 if phone else 1,
+        locale="nl-NL",  # most alumni are Dutch-speaking: the browser asks for Dutch
+        timezone_id="Europe/Amsterdam",
+    )
+    context.set_default_timeout(10_000)
+    tab = BrowserTab(page=context.new_page(), context=context)
+    context.on("request", tab.record)  # the page, its frames and anything they load
+    return tab
+
+
+@pytest.fixture
+def tab(browser: Browser, live_server: LiveServer) -> Iterator[BrowserTab]:
+    """A desktop-sized page."""
+    opened = open_tab(browser, live_server, DESKTOP)
+    try:
+        yield opened
+    finally:
+        opened.context.close()
+
+
+@pytest.fixture
+def phone_tab(browser: Browser, live_server: LiveServer) -> Iterator[BrowserTab]:
+    """A phone-sized page (375 x 812 CSS pixels, touch)."""
+    opened = open_tab(browser, live_server, PHONE)
+    try:
+        yield opened
+    finally:
+        opened.context.close()
+
+
+Screenshot = Callable[["Page", str], Path]
+
+
+@pytest.fixture
+def screenshot() -> Screenshot:
+    """Save a full-page screenshot as ``test-artifacts/screenshots/NAME.png``."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+
+    def save(page: Page, name: str) -> Path:
+        path = SCREENSHOTS / f"{name}.png"
+        page.screenshot(path=str(path), full_page=True)
+        return path
+
+    return save

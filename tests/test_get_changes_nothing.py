@@ -1,0 +1,77 @@
+"""I5: a GET changes nothing that is stored (mail scanners fetch every link in a message)."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import sqlalchemy as sa
+
+from alumni.extensions import db
+from alumni.links import LinkKind, make_token
+from alumni.models import AlumnusStatus
+from alumni.purposes import Purpose
+from tests.factories import answer, make_alumnus
+
+
+def snapshot() -> dict[str, list[tuple]]:
+    """Every row of every table, in a stable order."""
+    db.session.expire_all()
+    dump = {}
+    for table in db.metadata.sorted_tables:
+        rows = db.session.execute(sa.select(table)).all()
+        dump[table.name] = sorted(tuple(map(repr, row)) for row in rows)
+    return dump
+
+
+@pytest.fixture
+def people(app):
+    invited = make_alumnus(status=AlumnusStatus.INVITED)
+    responded = make_alumnus(status=AlumnusStatus.INVITED)
+    answer(responded, {Purpose.EVENTS, Purpose.COURSES})
+    erased = make_alumnus(status=AlumnusStatus.INVITED)
+    erased_token = make_token(LinkKind.PREFERENCES, erased)
+    answer(erased, set())  # no to everything: erased
+    return invited, responded, erased_token
+
+
+def alumni_urls(invited, responded, erased_token) -> list[str]:
+    urls = []
+    for person in (invited, responded):
+        for kind, prefix in (
+            (LinkKind.OPTIN, "/optin/"),
+            (LinkKind.PREFERENCES, "/preferences/"),
+            (LinkKind.MY_DATA, "/my-data/"),
+        ):
+            token = make_token(kind, person)
+            urls += [prefix + token, prefix + token + "?lang=en", prefix + token[:-4] + "AAAA"]
+    urls += [
+        "/preferences/" + erased_token,
+        "/optin/" + make_token(LinkKind.PREFERENCES, invited),  # wrong kind
+        "/optin/not-a-token",
+        "/link",
+        "/link?lang=en",
+        "/dev/outbox",
+        "/no-such-page",
+    ]
+    return urls
+
+
+def test_every_alumni_get_leaves_the_database_unchanged(app, client, people):
+    urls = alumni_urls(*people)
+    before = snapshot()
+    statuses = {url: client.get(url).status_code for url in urls}
+    assert snapshot() == before
+    assert all(status < 500 for status in statuses.values()), statuses
+    # The walk did reach the pages that matter, not only error pages.
+    assert sorted(set(statuses.values())) == [200, 303, 400, 404, 410]
+
+
+def test_an_expired_link_get_changes_nothing(app, client, people, monkeypatch):
+    invited, _, _ = people
+    url = "/preferences/" + make_token(LinkKind.PREFERENCES, invited)
+    before = snapshot()
+    later = time.time() + 400 * 86400
+    monkeypatch.setattr(time, "time", lambda: later)
+    assert client.get(url).status_code == 410
+    assert snapshot() == before

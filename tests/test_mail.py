@@ -1,0 +1,148 @@
+"""The mail backends: one contract for all, and SMTP's failure classes."""
+
+from __future__ import annotations
+
+from email import message_from_bytes, policy
+from pathlib import Path
+
+import pytest
+from aiosmtpd.controller import Controller
+
+from alumni.mail import (
+    Email,
+    MemoryBackend,
+    OutboxBackend,
+    PermanentFailure,
+    SMTPBackend,
+    TemporaryFailure,
+    build_message,
+)
+from tests.conftest import SMTPSink, free_port
+
+SENDER = "Alumnibureau <alumni@school.example>"
+
+
+def sample(to: str = "iemand@alumni.example", subject: str = "Hallo") -> Email:
+    return Email(to=to, subject=subject, text="Tekst met é", html="<p>HTML met é</p>")
+
+
+class Refusing(SMTPSink):
+    """Refuses some recipients: 'bounce…' permanently (550), 'later…' for now (451)."""
+
+    async def handle_RCPT(self, server, session, envelope, address, options):
+        if address.startswith("bounce"):
+            return "550 5.1.1 No such user"
+        if address.startswith("later"):
+            return "451 4.3.0 Try again later"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+
+@pytest.fixture
+def refusing_server():
+    sink = Refusing(port=free_port())
+    controller = Controller(sink, hostname="127.0.0.1", port=sink.port)
+    controller.start()
+    yield sink
+    controller.stop()
+
+
+def read_back_memory(backend):
+    return backend.outbox
+
+
+def read_back_outbox(backend):
+    return [
+        message_from_bytes(path.read_bytes(), policy=policy.default)
+        for path in sorted(Path(backend.path).glob("*.eml"))
+    ]
+
+
+@pytest.fixture(params=["memory", "outbox", "smtp"])
+def backend_and_reader(request, tmp_path):
+    if request.param == "memory":
+        yield MemoryBackend(), read_back_memory
+    elif request.param == "outbox":
+        yield OutboxBackend(tmp_path / "outbox"), read_back_outbox
+    else:
+        sink = request.getfixturevalue("smtp_server")
+        backend = SMTPBackend(sink.url, timeout=5)
+        yield backend, lambda _backend: sink.messages
+        backend.close_all()
+
+
+def test_every_backend_delivers_the_message_intact(backend_and_reader):
+    backend, read_back = backend_and_reader
+    for n in range(3):
+        backend.send(build_message(sample(subject=f"Bericht {n}"), SENDER))
+    backend.close()
+    received = read_back(backend)
+    assert [message["Subject"] for message in received] == ["Bericht 0", "Bericht 1", "Bericht 2"]
+    first = received[0]
+    assert first["To"] == "iemand@alumni.example"
+    assert first["From"] == SENDER
+    assert first["Message-ID"] and first["Date"]
+    assert first.get_body(preferencelist=("plain",)).get_content().strip() == "Tekst met é"
+    assert "HTML met é" in first.get_body(preferencelist=("html",)).get_content()
+
+
+def test_header_values_from_data_cannot_add_headers():
+    hostile = "Nieuws\r\nBcc: everyone@elsewhere.example"
+    message = build_message(sample(subject=hostile, to="a@alumni.example"), SENDER)
+    assert message["Bcc"] is None
+    assert "\n" not in message["Subject"] and "\r" not in message["Subject"]
+    assert b"\nBcc:" not in message.as_bytes()
+
+
+def test_smtp_reuses_one_connection_per_thread(smtp_server, monkeypatch):
+    backend = SMTPBackend(smtp_server.url, timeout=5)
+    connects = []
+    original = backend._connect
+    monkeypatch.setattr(backend, "_connect", lambda: connects.append(1) or original())
+    for n in range(5):
+        backend.send(build_message(sample(subject=str(n)), SENDER))
+    backend.close_all()
+    assert len(smtp_server.messages) == 5
+    assert len(connects) == 1
+
+
+def test_a_refused_address_is_a_permanent_failure(refusing_server):
+    backend = SMTPBackend(refusing_server.url, timeout=5)
+    with pytest.raises(PermanentFailure) as failure:
+        backend.send(build_message(sample(to="bounce@alumni.example"), SENDER))
+    assert failure.value.code == 550
+    assert "bounce@" not in str(failure.value)  # no address in what may reach a log
+    backend.close_all()
+
+
+def test_a_4xx_answer_is_a_temporary_failure(refusing_server):
+    backend = SMTPBackend(refusing_server.url, timeout=5)
+    with pytest.raises(TemporaryFailure):
+        backend.send(build_message(sample(to="later@alumni.example"), SENDER))
+    backend.send(build_message(sample(to="ok@alumni.example"), SENDER))  # recovers
+    backend.close_all()
+    assert [m["To"] for m in refusing_server.messages] == ["ok@alumni.example"]
+
+
+def test_an_unreachable_server_is_a_temporary_failure():
+    backend = SMTPBackend(f"smtp://127.0.0.1:{free_port()}", timeout=2)
+    with pytest.raises(TemporaryFailure):
+        backend.send(build_message(sample(), SENDER))
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("smtp://mail.example:2525", ("mail.example", 2525, False, False, None)),
+        ("smtps://u%40x:p%2Fw@mail.example", ("mail.example", 465, True, False, "u@x")),
+        ("smtp://mail.example?starttls=1", ("mail.example", 25, False, True, None)),
+    ],
+)
+def test_smtp_url_forms(url, expected):
+    backend = SMTPBackend(url)
+    assert (backend.host, backend.port, backend.tls, backend.starttls, backend.username) == expected
+
+
+def test_a_wrong_scheme_is_refused():
+    with pytest.raises(ValueError, match="smtp://"):
+        SMTPBackend("http://mail.example")
