@@ -34,6 +34,8 @@ def load_config(instance_path: Path, environ: Mapping[str, str] = os.environ) ->
         "PSEUDONYM_KEY": keys["PSEUDONYM_KEY"],
         "SQLALCHEMY_DATABASE_URI": database_url,
         "REDIS_URL": env("REDIS_URL") or None,
+        # Key prefix of the queues in Redis: installations can share one Redis server.
+        "DRAMATIQ_NAMESPACE": env("DRAMATIQ_NAMESPACE", "alumni"),
         "SMTP_URL": smtp_url,
         "SMTP_TIMEOUT": float(env("SMTP_TIMEOUT", "30")),
         # Embedded mode: how long a command waits for retries before it reports what is left.

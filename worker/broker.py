@@ -42,7 +42,7 @@ def make_broker(app: Flask) -> dramatiq.Broker:
     url = app.config["REDIS_URL"]
     broker: dramatiq.Broker
     if url:
-        broker = RedisBroker(url=url, namespace=app.config.get("DRAMATIQ_NAMESPACE", "alumni"))
+        broker = RedisBroker(url=url, namespace=app.config["DRAMATIQ_NAMESPACE"])
     else:
         broker = StubBroker()
         broker.emit_after("process_boot")
