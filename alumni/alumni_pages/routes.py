@@ -13,6 +13,7 @@ from alumni.alumni_pages import bp
 from alumni.alumni_pages.forms import LinkForm, OptInForm, PreferencesForm, WithdrawForm
 from alumni.consent import current_choices
 from alumni.extensions import db, limiter
+from alumni.hashing import email_suppression_key
 from alumni.links import LinkKind, link_url, read_token
 from alumni.models import Alumnus, EvidenceChannel
 from alumni.my_data import export_data
@@ -122,8 +123,18 @@ def my_data(token: str) -> Response:
     )
 
 
+def typed_address_key() -> str:
+    """The rate-limit key of the address typed: a keyed hash, never the address itself."""
+    return "link:" + email_suppression_key(request.form.get("email", ""))
+
+
 @bp.route("/link", methods=["GET", "POST"])
 @limiter.limit(lambda: current_app.config["LINK_RATE_LIMIT"], methods=["POST"])
+@limiter.limit(
+    lambda: current_app.config["LINK_RATE_LIMIT_PER_ADDRESS"],
+    methods=["POST"],
+    key_func=typed_address_key,
+)
 def link() -> Any:
     form = LinkForm()
     if form.validate_on_submit():
