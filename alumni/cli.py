@@ -104,7 +104,8 @@ def demo_command(if_empty: bool) -> None:
     finish_queued_work()
     click.echo(
         _(
-            "Demo graduates loaded: %(count)d; invited: %(invited)d. The invitations are in %(url)s",
+            "Demo graduates loaded: %(count)d; invited: %(invited)d. "
+            "The invitations are in %(url)s",
             count=count,
             invited=len(ids),
             url=current_app.config["BASE_URL"] + "/dev/outbox",
