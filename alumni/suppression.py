@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from alumni.extensions import db
 from alumni.hashing import email_suppression_key, student_suppression_key
 from alumni.models import Alumnus, Suppression, SuppressionReason
+from alumni.sql import among
 
 
 def keys_for(alumnus: Alumnus) -> list[str]:
@@ -39,7 +40,7 @@ def suppressed_among(keys: Iterable[str]) -> set[str]:
     keys = list(keys)
     if not keys:
         return set()
-    query = sa.select(Suppression.key_hash).where(Suppression.key_hash.in_(keys))
+    query = sa.select(Suppression.key_hash).where(among(Suppression.key_hash, keys))
     return set(db.session.scalars(query))
 
 
