@@ -13,9 +13,10 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def create_app(config: Mapping[str, Any] | None = None, instance_path: str | None = None) -> Flask:
     """Build the app; ``config`` overrides what the environment says (tests use it)."""
-    from alumni import cli, i18n, mail, security
+    from alumni import cli, i18n, mail, metrics, security
     from alumni.config import load_config
     from alumni.extensions import csrf, db, limiter, migrate
+    from alumni.staff import access as staff_access
 
     app = Flask(
         __name__,
@@ -24,6 +25,11 @@ def create_app(config: Mapping[str, Any] | None = None, instance_path: str | Non
     )
     app.config.update(load_config(Path(app.instance_path)))
     app.config.update(config or {})
+    if app.config["TRUSTED_PROXIES"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
@@ -31,7 +37,9 @@ def create_app(config: Mapping[str, Any] | None = None, instance_path: str | Non
     limiter.init_app(app)
     i18n.init_app(app)
     security.init_app(app)
+    staff_access.init_app(app)
     mail.init_app(app)
+    metrics.init_app(app)
 
     import worker
 
@@ -43,9 +51,15 @@ def create_app(config: Mapping[str, Any] | None = None, instance_path: str | Non
 
 def _register_blueprints(app: Flask) -> None:
     from alumni.alumni_pages import bp as alumni_bp
+    from alumni.api import bp as api_bp
     from alumni.dev import bp as dev_bp
     from alumni.errors import bp as errors_bp
+    from alumni.ops import bp as ops_bp
+    from alumni.staff import bp as staff_bp
 
     app.register_blueprint(errors_bp)
     app.register_blueprint(alumni_bp)
+    app.register_blueprint(api_bp)
     app.register_blueprint(dev_bp)
+    app.register_blueprint(staff_bp)
+    app.register_blueprint(ops_bp)

@@ -57,6 +57,7 @@ def change_preferences(
     choices: Mapping[Purpose, bool],
     corrections: Mapping[str, Any],
     locale: str | None = None,
+    paused: bool | None = None,
 ) -> bool:
     """Apply the preferences form; returns True when no consent is left and the person erased."""
     if not any(choices.values()):
@@ -66,6 +67,11 @@ def change_preferences(
     changed = record_choices(alumnus, choices, EvidenceChannel.PREFERENCES)
     if locale:
         alumnus.locale = locale
+    if paused is True:
+        pause_mail(alumnus)
+    elif paused is False and alumnus.paused_at is not None:
+        alumnus.paused_at = None
+        audit.record("alumnus.unpaused", actor="alumnus", subject_id=alumnus.subject_id)
     if changed:
         audit.record(
             "consent.changed",
@@ -74,6 +80,30 @@ def change_preferences(
             purposes=sorted(p.value for p in changed),
         )
     return False
+
+
+def opt_out(alumnus: Alumnus, purpose: Purpose, channel: EvidenceChannel) -> bool:
+    """No more emails for this purpose; returns True when no consent is left and the
+    person was erased. Doing it twice changes nothing the second time."""
+    record_choices(alumnus, {purpose: False}, channel)
+    if not any(consent.granted for consent in alumnus.consents):
+        erase_alumnus(alumnus, reason=SuppressionReason.WITHDRAWN, channel=channel)
+        return True
+    audit.record(
+        "consent.opted_out",
+        actor="alumnus",
+        subject_id=alumnus.subject_id,
+        purpose=purpose.value,
+        channel=channel.value,
+    )
+    return False
+
+
+def pause_mail(alumnus: Alumnus) -> None:
+    """Restriction: no email at all, data and choices kept; undone on the preferences."""
+    if alumnus.paused_at is None:
+        alumnus.paused_at = utcnow()
+        audit.record("alumnus.paused", actor="alumnus", subject_id=alumnus.subject_id)
 
 
 def withdraw_entirely(alumnus: Alumnus, channel: EvidenceChannel) -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
 from pathlib import Path
 
 import click
@@ -134,8 +136,31 @@ def worker_command(processes: int, threads: int) -> None:
     sys.exit(dramatiq_main())
 
 
+@click.command("scheduler")
+def scheduler_command() -> None:
+    """Run the scheduler: start due campaigns and queue again work lost by a crash."""
+    from worker import scheduler
+
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    seconds = current_app.config["TICK_SECONDS"]
+    click.echo(_("Scheduler running: a tick every %(seconds)s seconds.", seconds=seconds))
+    scheduler.run(current_app._get_current_object(), stop)  # type: ignore[attr-defined]
+
+
 def init_app(app: Flask) -> None:
-    for command in (import_command, invite_command, demo_command, worker_command):
+    from alumni.staff.cli import staff_group
+
+    commands = (
+        import_command,
+        invite_command,
+        demo_command,
+        worker_command,
+        scheduler_command,
+        staff_group,
+    )
+    for command in commands:
         app.cli.add_command(command)
 
 

@@ -10,10 +10,14 @@ import json
 import os
 import secrets
 from collections.abc import Mapping
+from datetime import timedelta
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
 
 GENERATED_KEYS = ("SECRET_KEY", "SUPPRESSION_KEY", "PSEUDONYM_KEY")
+TRUE_WORDS = ("1", "true", "yes", "on")
+DEMO_SENDER = "Alumnibureau Demo College <alumni@demo-college.example>"
 
 
 def load_config(instance_path: Path, environ: Mapping[str, str] = os.environ) -> dict[str, Any]:
@@ -44,8 +48,31 @@ def load_config(instance_path: Path, environ: Mapping[str, str] = os.environ) ->
         "DEV_OUTBOX": smtp_url is None and database_url.startswith("sqlite"),
         "OUTBOX_PATH": str(instance_path / "outbox"),
         "BASE_URL": env("BASE_URL", "http://localhost:5000").rstrip("/"),
-        "MAIL_FROM": env("MAIL_FROM", "Alumnibureau Demo College <alumni@demo-college.example>"),
+        # How many reverse proxies (nginx, a load balancer) stand in front of the web process:
+        # their X-Forwarded-For gives rate limits and the audit log the real client address.
+        "TRUSTED_PROXIES": int(env("TRUSTED_PROXIES", "0")),
+        "MAIL_FROM": env("MAIL_FROM", DEMO_SENDER),
         "ORGANISATION_NAME": env("ORGANISATION_NAME", "Demo College"),
+        # The mailto: of List-Unsubscribe; the office handles those mails by hand.
+        "UNSUBSCRIBE_MAILTO": env("UNSUBSCRIBE_MAILTO")
+        or parseaddr(env("MAIL_FROM", DEMO_SENDER))[1],
+        "LIST_ID": env("LIST_ID")
+        or f"<alumni.{parseaddr(env('MAIL_FROM', DEMO_SENDER))[1].rpartition('@')[2]}>",
+        # Campaign sending: messages per second over all workers together (0: no limit).
+        "SEND_RATE": float(env("SEND_RATE", "0")),
+        "SEND_BATCH_SIZE": int(env("SEND_BATCH_SIZE", "100")),
+        # The scheduler's tick: start due campaigns, queue again what a crash lost.
+        "TICK_SECONDS": float(env("TICK_SECONDS", "10")),
+        # A batch job not done after this long is queued again (its worker may have died);
+        # a claim still open after this long was in flight at a crash and is never resent.
+        "STALE_BATCH_SECONDS": float(env("STALE_BATCH_SECONDS", "600")),
+        "INTERRUPTED_CLAIM_SECONDS": float(env("INTERRUPTED_CLAIM_SECONDS", "900")),
+        # Opt-out links must keep working long after the mail was sent.
+        "UNSUBSCRIBE_MAX_AGE_DAYS": int(env("UNSUBSCRIBE_MAX_AGE_DAYS", "730")),
+        # DKIM signing (dkimpy) when a key is configured; covers List-Unsubscribe(-Post).
+        "DKIM_PRIVATE_KEY_PATH": env("DKIM_PRIVATE_KEY_PATH") or None,
+        "DKIM_SELECTOR": env("DKIM_SELECTOR", "alumni"),
+        "DKIM_DOMAIN": env("DKIM_DOMAIN") or None,
         "PRIVACY_CONTACT": env("PRIVACY_CONTACT", "privacy@demo-college.example"),
         "ERASURE_LEDGER_PATH": env(
             "ERASURE_LEDGER_PATH", str(instance_path / "erasure-ledger.jsonl")
@@ -67,7 +94,14 @@ def load_config(instance_path: Path, environ: Mapping[str, str] = os.environ) ->
         "WTF_CSRF_TIME_LIMIT": None,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
-        "SESSION_COOKIE_SECURE": env("BASE_URL", "").startswith("https://"),
+        "SESSION_COOKIE_SECURE": _secure_cookies(environ),
+        # A staff session ends after a working day without a request.
+        "PERMANENT_SESSION_LIFETIME": timedelta(hours=float(env("STAFF_SESSION_HOURS", "8"))),
+        # Failed staff logins (only failures count), per client address and per account typed.
+        "LOGIN_RATE_LIMIT": env("LOGIN_RATE_LIMIT", "5 per minute;20 per hour"),
+        "LOGIN_RATE_LIMIT_PER_ACCOUNT": env(
+            "LOGIN_RATE_LIMIT_PER_ACCOUNT", "5 per minute;20 per hour"
+        ),
     }
 
 
@@ -77,6 +111,19 @@ def normalise_database_url(url: str) -> str:
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix) :]
     return url
+
+
+def _secure_cookies(environ: Mapping[str, str]) -> bool:
+    """Session cookies are Secure except in debug mode (``flask run --debug``).
+
+    ``make run`` serves http://localhost:5000 without TLS and still works: Chromium and Firefox
+    treat localhost as a secure context and keep Secure cookies from it. Safari, or another
+    host name on plain http, needs ``--debug`` or ``SESSION_COOKIE_SECURE=0``.
+    """
+    explicit = environ.get("SESSION_COOKIE_SECURE", "").strip().lower()
+    if explicit:
+        return explicit in TRUE_WORDS
+    return environ.get("FLASK_DEBUG", "").strip().lower() not in TRUE_WORDS
 
 
 def _split(value: str) -> list[str]:

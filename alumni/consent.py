@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from flask import current_app
 
 from alumni.extensions import db
+from alumni.metrics import count
 from alumni.models import (
     Alumnus,
     Consent,
@@ -67,6 +68,7 @@ def record_choices(
             )
         )
         changed.append(purpose)
+        count("alumni_consent_changes", purpose.value, state.value)
     return changed
 
 

@@ -18,6 +18,8 @@ _PENDING = "alumni.pending_jobs"
 class Job(StrEnum):
     SEND_INVITATION = "send_invitation"
     SEND_FRESH_LINK = "send_fresh_link"
+    DISPATCH_CAMPAIGN = "dispatch_campaign"
+    SEND_CAMPAIGN_BATCH = "send_campaign_batch"
 
 
 def enqueue_after_commit(job: Job, *args: object) -> None:

@@ -30,7 +30,14 @@ ENDPOINTS = {
     LinkKind.OPTIN: "alumni.optin",
     LinkKind.PREFERENCES: "alumni.preferences",
     LinkKind.MY_DATA: "alumni.my_data",
+    LinkKind.UNSUBSCRIBE: "alumni.unsubscribe",
 }
+
+
+def max_age_seconds(kind: LinkKind) -> int:
+    """Opt-out links keep working long after the mail was sent; the others for a month."""
+    days_key = "UNSUBSCRIBE_MAX_AGE_DAYS" if kind is LinkKind.UNSUBSCRIBE else "LINK_MAX_AGE_DAYS"
+    return current_app.config[days_key] * 86400
 
 
 class BadLink(Exception):
@@ -65,18 +72,20 @@ def make_token(kind: LinkKind, alumnus: Alumnus, *extra: object) -> str:
 
 def link_url(kind: LinkKind, alumnus: Alumnus, *extra: object) -> str:
     """The absolute URL for an email, on ``BASE_URL`` whatever request we are in."""
+    return link_url_for_token(kind, make_token(kind, alumnus, *extra))
+
+
+def link_url_for_token(kind: LinkKind, token: str) -> str:
     # Built without a request: workers make these links too.
     adapter = current_app.url_map.bind("localhost")
-    path = adapter.build(ENDPOINTS[kind], {"token": make_token(kind, alumnus, *extra)})
-    return current_app.config["BASE_URL"] + path
+    return current_app.config["BASE_URL"] + adapter.build(ENDPOINTS[kind], {"token": token})
 
 
 def read_token(kind: LinkKind, token: str) -> Link:
     """Verify a token and find its alumnus, or raise ``BadLink``."""
     serializer = _serializer(kind)
-    max_age = current_app.config["LINK_MAX_AGE_DAYS"] * 86400
     try:
-        payload = serializer.loads(token, max_age=max_age)
+        payload = serializer.loads(token, max_age=max_age_seconds(kind))
     except SignatureExpired as expired:
         # The signature is genuine, so the payload is ours: use it to answer in their language.
         alumnus = _find(_payload_or_none(serializer, expired))

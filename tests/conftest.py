@@ -7,10 +7,12 @@ skipped with the reason; with ``CI=true`` it must be there.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
@@ -213,18 +215,29 @@ class SMTPSink:
     port: int
     messages: list[EmailMessage] = field(default_factory=list)
     envelopes: list[tuple[str, list[str]]] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
+    # When each message was accepted (time.time()), to order it against other events.
+    received_at: list[float] = field(default_factory=list)
+    # Seconds to wait before accepting a message: a slow relay keeps messages in flight.
+    delay: float = 0.0
+    lock: threading.RLock = field(default_factory=threading.RLock)
 
     @property
     def url(self) -> str:
         return f"smtp://127.0.0.1:{self.port}"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.delay:
+            await asyncio.sleep(self.delay)
         message = message_from_bytes(envelope.original_content, policy=policy.default)
         with self.lock:
             self.messages.append(message)  # type: ignore[arg-type]
             self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
+            self.received_at.append(time.time())
         return "250 OK"
+
+    def recipients(self) -> list[str]:
+        with self.lock:
+            return [rcpt for _, rcpts in self.envelopes for rcpt in rcpts]
 
 
 @pytest.fixture

@@ -48,3 +48,43 @@ CSV_HEADER = (
     "student_number,first_name,last_name,preferred_name,email,phone,gender,"
     "date_of_birth,programme,graduation_year"
 )
+
+
+STAFF_PASSWORD = "correct horse battery staple"
+_staff_numbers = itertools.count(1)
+
+
+def make_staff(
+    role: str = "officer",
+    email: str | None = None,
+    password: str = STAFF_PASSWORD,
+    **fields: Any,
+) -> Any:
+    """A staff account (``StaffUser``) at a reserved example address."""
+    from alumni.models import Role, StaffUser
+    from alumni.staff.accounts import hash_password
+
+    staff = StaffUser(
+        email=email or f"staff{next(_staff_numbers)}@school.example",
+        role=Role(role),
+        password_hash=hash_password(password),
+        **fields,
+    )
+    db.session.add(staff)
+    db.session.commit()
+    return staff
+
+
+def make_campaign(purpose: Purpose = Purpose.EVENTS, **fields: Any) -> Any:
+    """A draft campaign; schedule it with alumni.campaigns.service.schedule."""
+    from alumni.campaigns.service import create_campaign
+
+    values: dict[str, Any] = {
+        "purpose": purpose,
+        "subject": "Alumnidag 2027",
+        "body": "Kom naar de **alumnidag** op 12 maart.\n\n[Aanmelden](https://school.example/dag)",
+        **fields,
+    }
+    campaign = create_campaign(**values)
+    db.session.commit()
+    return campaign

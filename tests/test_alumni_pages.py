@@ -262,3 +262,30 @@ def test_fresh_link_is_rate_limited_per_address_from_any_visitor(app, client):
         for n in range(1, 6)
     ]
     assert statuses == [200, 200, 200, 429, 429]
+
+
+@pytest.fixture
+def proxied_app(app):
+    """The same app, configured as behind one reverse proxy."""
+    from alumni import create_app
+
+    proxied = create_app({**app.config, "TRUSTED_PROXIES": 1}, instance_path=app.instance_path)
+    yield proxied
+    proxied.extensions["dramatiq"].stop()
+    with proxied.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+def test_behind_a_proxy_the_rate_limit_is_per_real_client(proxied_app):
+    client = proxied_app.test_client()
+    token = csrf_token(client.get("/link").get_data(as_text=True))
+    statuses = [
+        client.post(
+            "/link",
+            data={"csrf_token": token, "email": f"p{n}@alumni.example"},
+            headers={"X-Forwarded-For": f"203.0.113.{n % 2}"},
+        ).status_code
+        for n in range(12)
+    ]
+    assert statuses.count(200) == 10  # five per real client, not five for the proxy

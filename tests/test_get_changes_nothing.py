@@ -45,8 +45,13 @@ def alumni_urls(invited, responded, erased_token) -> list[str]:
         ):
             token = make_token(kind, person)
             urls += [prefix + token, prefix + token + "?lang=en", prefix + token[:-4] + "AAAA"]
+    for person in (invited, responded):
+        token = make_token(LinkKind.UNSUBSCRIBE, person, "events", 1)
+        urls += ["/unsubscribe/" + token, "/unsubscribe/" + token[:-4] + "AAAA"]
     urls += [
         "/preferences/" + erased_token,
+        "/healthz",
+        "/metrics",
         "/optin/" + make_token(LinkKind.PREFERENCES, invited),  # wrong kind
         "/optin/not-a-token",
         "/link",

@@ -7,6 +7,8 @@ in-process queue whose worker threads start the first time work is queued.
 
 from __future__ import annotations
 
+import threading
+
 import dramatiq
 from dramatiq.brokers.stub import StubBroker
 from flask import Flask
@@ -37,3 +39,22 @@ def init_app(app: Flask) -> None:
     dramatiq.set_broker(broker)
     in_process = InProcessWorker(broker) if isinstance(broker, StubBroker) else None
     app.extensions["dramatiq"] = Runtime(broker, in_process)
+    if in_process is not None and not app.testing:
+        _start_scheduler_with_first_request(app)
+
+
+def _start_scheduler_with_first_request(app: Flask) -> None:
+    """Embedded mode: the web process is also the scheduler. Commands serve no request, so
+    they never start it."""
+    from worker import scheduler
+
+    lock = threading.Lock()
+    started: list[threading.Event] = []
+
+    @app.before_request
+    def _start_scheduler() -> None:
+        if started:
+            return
+        with lock:
+            if not started:
+                started.append(scheduler.start_in_background(app))

@@ -120,3 +120,21 @@ class Runtime:
     def stop(self) -> None:
         if self.in_process is not None:
             self.in_process.stop()
+
+    def queue_depths(self) -> dict[str, int]:
+        """Messages waiting per queue, delayed retries included."""
+        depths = {}
+        for queue in QUEUES:
+            if isinstance(self.broker, StubBroker):
+                depths[queue] = sum(
+                    self.broker.queues[name].qsize()
+                    for name in (queue, f"{queue}.DQ")
+                    if name in self.broker.queues
+                )
+            else:
+                client = self.broker.client
+                namespace = self.broker.namespace
+                depths[queue] = sum(
+                    client.llen(f"{namespace}:{name}") for name in (queue, f"{queue}.DQ")
+                )
+        return depths

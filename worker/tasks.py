@@ -7,6 +7,7 @@ import logging
 import dramatiq
 
 from alumni import invitations
+from alumni.campaigns import sending
 from alumni.jobs import Job
 from alumni.mail import TemporaryFailure
 
@@ -31,6 +32,30 @@ def send_fresh_link(alumnus_id: int) -> None:
     except TemporaryFailure:
         log.warning("send_fresh_link %s: mail server unavailable, will retry", alumnus_id)
         raise
+
+
+@dramatiq.actor(actor_name=Job.DISPATCH_CAMPAIGN, max_retries=20, max_backoff=5 * 60_000)
+def dispatch_campaign(campaign_id: int) -> None:
+    """Idempotent: the campaign row is locked and its cursor only moves forward."""
+    sending.dispatch(campaign_id)
+
+
+# A batch may wait on a slow send rate: give it an hour before dramatiq interrupts it.
+@dramatiq.actor(
+    actor_name=Job.SEND_CAMPAIGN_BATCH,
+    max_retries=20,
+    min_backoff=5_000,
+    max_backoff=10 * 60_000,
+    time_limit=60 * 60_000,
+)
+def send_campaign_batch(batch_id: int) -> None:
+    """Idempotent: every delivery is claimed under its unique key before it is sent."""
+    try:
+        outcome = sending.send_batch(batch_id)
+    except TemporaryFailure:
+        log.warning("batch %s: mail server unavailable, will retry", batch_id)
+        raise
+    log.info("batch %s: %s", batch_id, outcome)
 
 
 # `dramatiq worker.tasks` imports this module on its own: create the app, which binds the

@@ -126,6 +126,7 @@ class OptInForm(FlaskForm, PurposeFields, PersonalDataFields):
 
 
 class PreferencesForm(FlaskForm, PurposeFields, PersonalDataFields):
+    paused = BooleanField(_l("Pause all emails for now (your choices and data are kept)"))
     language = SelectField(
         _l("Language of our emails"),
         choices=[SelectChoice("nl", "Nederlands"), SelectChoice("en", "English")],
@@ -136,6 +137,18 @@ class WithdrawForm(FlaskForm):
     confirm = BooleanField(
         _l("Yes, delete my data and send me no more alumni emails."),
         validators=[InputRequired(message=_l("Tick the box to confirm."))],
+    )
+
+
+class UnsubscribeForm(FlaskForm):
+    choice = RadioField(
+        _l("What would you like?"),
+        choices=[
+            SelectChoice("purpose", _l("No more emails about this subject")),
+            SelectChoice("all", _l("No more emails at all (we keep your choices and data)")),
+            SelectChoice("erase", _l("Delete my data")),
+        ],
+        validators=[InputRequired(message=_l("Choose one of the options."))],
     )
 
 

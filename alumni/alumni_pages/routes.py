@@ -10,11 +10,17 @@ from flask_babel import refresh
 
 from alumni import answers, invitations
 from alumni.alumni_pages import bp
-from alumni.alumni_pages.forms import LinkForm, OptInForm, PreferencesForm, WithdrawForm
+from alumni.alumni_pages.forms import (
+    LinkForm,
+    OptInForm,
+    PreferencesForm,
+    UnsubscribeForm,
+    WithdrawForm,
+)
 from alumni.consent import current_choices
-from alumni.extensions import db, limiter
+from alumni.extensions import csrf, db, limiter
 from alumni.hashing import email_suppression_key
-from alumni.links import LinkKind, link_url, read_token
+from alumni.links import BadLink, LinkKind, link_url, read_token
 from alumni.models import Alumnus, EvidenceChannel
 from alumni.my_data import export_data
 from alumni.purposes import Purpose
@@ -81,7 +87,11 @@ def preferences(token: str) -> Any:
         if form.validate_on_submit():
             try:
                 erased = answers.change_preferences(
-                    alumnus, form.choices(), form.corrections(), form.language.data
+                    alumnus,
+                    form.choices(),
+                    form.corrections(),
+                    locale=form.language.data,
+                    paused=form.paused.data,
                 )
             except InvalidValue as invalid:
                 db.session.rollback()
@@ -106,8 +116,65 @@ def preferences(token: str) -> Any:
     ), status
 
 
+@bp.route("/unsubscribe/<token>", methods=["GET", "POST"])
+@csrf.exempt  # the one-click POST comes from a mail provider, without cookie or CSRF token
+def unsubscribe(token: str) -> Any:
+    """GET shows the choices and changes nothing; POST applies one (RFC 8058 one-click)."""
+    if request.method == "POST" and request.form.get("List-Unsubscribe") == "One-Click":
+        return one_click_unsubscribe(token)
+    link = read_token(LinkKind.UNSUBSCRIBE, token)
+    alumnus = link.alumnus
+    g.alumnus = alumnus
+    refresh()
+    purpose = Purpose(link.extra[0])
+    form = UnsubscribeForm()
+    if request.method == "POST":
+        csrf.protect()
+        if form.validate():
+            outcome = apply_unsubscribe_choice(alumnus, purpose, form.choice.data)
+            db.session.commit()
+            return render_template(
+                "alumni/unsubscribed.html",
+                outcome=outcome,
+                purpose=purpose,
+                preferences_url=None
+                if outcome == "erased"
+                else relative(link_url(LinkKind.PREFERENCES, alumnus)),
+            )
+    return render_template("alumni/unsubscribe.html", form=form, purpose=purpose), (
+        400 if form.errors else 200
+    )
+
+
+def one_click_unsubscribe(token: str) -> tuple[str, int]:
+    """RFC 8058: withdraw the email's purpose at once, answer 200, no redirect, idempotent."""
+    try:
+        link = read_token(LinkKind.UNSUBSCRIBE, token)
+    except BadLink as bad:
+        if bad.reason == "invalid":
+            raise
+        return render_template("alumni/unsubscribed.html", outcome="done-before"), 200
+    answers.opt_out(link.alumnus, Purpose(link.extra[0]), EvidenceChannel.ONE_CLICK)
+    db.session.commit()
+    return render_template(
+        "alumni/unsubscribed.html", outcome="purpose", purpose=Purpose(link.extra[0])
+    ), 200
+
+
+def apply_unsubscribe_choice(alumnus: Alumnus, purpose: Purpose, choice: str) -> str:
+    if choice == "erase":
+        answers.withdraw_entirely(alumnus, EvidenceChannel.UNSUBSCRIBE_PAGE)
+        return "erased"
+    if choice == "all":
+        answers.pause_mail(alumnus)
+        return "all"
+    erased = answers.opt_out(alumnus, purpose, EvidenceChannel.UNSUBSCRIBE_PAGE)
+    return "erased" if erased else "purpose"
+
+
 def fill_choices(form: PreferencesForm, alumnus: Alumnus) -> None:
     form.language.data = alumnus.locale
+    form.paused.data = alumnus.paused_at is not None
     for purpose, yes in current_choices(alumnus).items():
         getattr(form, purpose.value).data = "yes" if yes else "no"
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 import logging
 import traceback
 
-from flask import g, render_template
+from flask import Response, g, render_template, request
 from flask_babel import refresh
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from alumni.api.errors import error_response, http_error_response
 from alumni.errors import bp
 from alumni.extensions import db
 from alumni.links import BadLink
@@ -31,15 +32,24 @@ def csrf_error(error: CSRFError) -> tuple[str, int]:
 
 
 @bp.app_errorhandler(HTTPException)
-def http_error(error: HTTPException) -> tuple[str, int]:
+def http_error(error: HTTPException) -> tuple[str, int] | Response:
+    if _for_api():
+        return http_error_response(error)
     code = error.code or 500
     return render_template("errors/error.html", code=code, kind=str(code)), code
 
 
 @bp.app_errorhandler(Exception)
-def unexpected_error(error: Exception) -> tuple[str, int]:
+def unexpected_error(error: Exception) -> tuple[str, int] | Response:
     db.session.rollback()
     # Type and frames only: the message may quote personal data (SQL parameters, addresses).
     frames = "".join(traceback.format_tb(error.__traceback__))
     log.error("unhandled %s\n%s", type(error).__name__, frames)
+    if _for_api():
+        return error_response(500, "internal error")
     return render_template("errors/error.html", code=500, kind="500"), 500
+
+
+def _for_api() -> bool:
+    """The JSON API answers in JSON, also for URLs under it that match no route (404, 405)."""
+    return request.path.startswith("/api/")

@@ -41,6 +41,14 @@ def init_app(app: Flask) -> None:
     else:
         backend = OutboxBackend(app.config["OUTBOX_PATH"])
     app.extensions["mail"] = backend
+    app.extensions["dkim"] = None
+    if app.config.get("DKIM_PRIVATE_KEY_PATH"):
+        from alumni.mail.dkim import Signer
+
+        domain = app.config["DKIM_DOMAIN"] or app.config["MAIL_FROM"].rpartition("@")[2].strip(">")
+        app.extensions["dkim"] = Signer(
+            app.config["DKIM_PRIVATE_KEY_PATH"], app.config["DKIM_SELECTOR"], domain
+        )
 
 
 def backend() -> MailBackend:
@@ -50,5 +58,8 @@ def backend() -> MailBackend:
 def send(email: Email) -> str:
     """Hand one email to the configured backend; returns its Message-ID."""
     message = build_message(email, sender=current_app.config["MAIL_FROM"])
+    signer = current_app.extensions["dkim"]
+    if signer is not None:
+        signer.sign(message)
     backend().send(message)
     return message["Message-ID"]

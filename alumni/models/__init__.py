@@ -2,7 +2,13 @@
 
 from alumni.models.alumnus import PERSONAL_FIELDS, Alumnus, AlumnusStatus, Gender
 from alumni.models.base import InvalidTransition, utcnow
-from alumni.models.campaign import Campaign, CampaignStatus, Delivery, DeliveryStatus
+from alumni.models.campaign import (
+    Campaign,
+    CampaignBatch,
+    CampaignStatus,
+    Delivery,
+    DeliveryStatus,
+)
 from alumni.models.consent import (
     AppendOnlyViolation,
     Consent,
@@ -21,6 +27,7 @@ __all__ = [
     "AppendOnlyViolation",
     "AuditEntry",
     "Campaign",
+    "CampaignBatch",
     "CampaignStatus",
     "Consent",
     "ConsentEvidence",

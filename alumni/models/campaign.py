@@ -62,6 +62,11 @@ class Campaign(db.Model):
     tracking_key: Mapped[str] = mapped_column(sa.String(64), default=lambda: secrets.token_hex(32))
     # Recipients are read in batches after the last alumnus id handled.
     cursor_alumnus_id: Mapped[int] = mapped_column(default=0)
+    # Set when every recipient has been put in a batch; the campaign is sent once every
+    # batch is done.
+    dispatched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Why a sending campaign is not moving, for the progress page ("smtp-unreachable").
+    waiting_reason: Mapped[str | None] = mapped_column(sa.String(40))
     created_by_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("staff_users.id", ondelete="SET NULL")
     )
@@ -73,6 +78,25 @@ class Campaign(db.Model):
     def move_to(self, status: CampaignStatus) -> None:
         check_transition(self.status, status, CAMPAIGN_TRANSITIONS)
         self.status = status
+
+
+class CampaignBatch(db.Model):
+    """A slice of the audience (alumnus ids ``first_id``..``last_id``) handed to one job.
+
+    The database, not the queue, remembers what is left: the scheduler's tick queues again a
+    batch whose job was lost (a worker killed, Redis restarted). Handling a batch twice is
+    harmless: each delivery is claimed under its unique key.
+    """
+
+    __tablename__ = "campaign_batches"
+    __table_args__ = (sa.UniqueConstraint("campaign_id", "first_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(sa.ForeignKey("campaigns.id", ondelete="CASCADE"))
+    first_id: Mapped[int]
+    last_id: Mapped[int]
+    queued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class DeliveryStatus(StrEnum):

@@ -1,0 +1,122 @@
+"""A campaign's content: Markdown rendered to sanitised HTML, and the email per recipient.
+
+Every campaign email says why the person gets it and carries the one-click opt-out (RFC 8058)
+in its headers and a visible link in its footer (I4).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from urllib.parse import quote
+
+import nh3
+from flask import current_app
+from flask_babel import force_locale, format_date
+from markdown_it import MarkdownIt
+
+from alumni.emails import render_email
+from alumni.links import LinkKind, link_url, link_url_for_token, make_token
+from alumni.mail import Email
+from alumni.models import Alumnus, Campaign
+from alumni.purposes import Purpose
+
+_markdown = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
+ALLOWED_TAGS = {
+    "p",
+    "br",
+    "strong",
+    "em",
+    "a",
+    "ul",
+    "ol",
+    "li",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "blockquote",
+    "code",
+    "pre",
+    "hr",
+}
+
+
+def render_body(markdown: str) -> str:
+    """Markdown to HTML with only harmless tags; links get no referrer and no opener."""
+    html = _markdown.render(markdown)
+    return nh3.clean(
+        html,
+        tags=ALLOWED_TAGS,
+        attributes={"a": {"href", "title"}},
+        url_schemes={"https", "http", "mailto"},
+        link_rel="noopener noreferrer",
+    )
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """What a campaign email needs of its recipient."""
+
+    email: str
+    name: str
+    locale: str
+    consent_since: datetime
+    unsubscribe_url: str
+    unsubscribe_token: str
+    preferences_url: str
+
+
+def recipient_for(alumnus: Alumnus, campaign: Campaign, consent_since: datetime) -> Recipient:
+    token = make_token(LinkKind.UNSUBSCRIBE, alumnus, campaign.purpose.value, campaign.id)
+    return Recipient(
+        email=alumnus.email or "",
+        name=alumnus.display_name,
+        locale=alumnus.locale,
+        consent_since=consent_since,
+        unsubscribe_url=link_url_for_token(LinkKind.UNSUBSCRIBE, token),
+        unsubscribe_token=token,
+        preferences_url=link_url(LinkKind.PREFERENCES, alumnus),
+    )
+
+
+def sample_recipient(email: str, locale: str = "nl") -> Recipient:
+    """For previews and test sends: the links lead to the "link does not work" page."""
+    base = current_app.config["BASE_URL"]
+    return Recipient(
+        email=email,
+        name="",
+        locale=locale,
+        consent_since=datetime.now().astimezone(),
+        unsubscribe_url=f"{base}/unsubscribe/preview",
+        unsubscribe_token="preview",
+        preferences_url=f"{base}/preferences/preview",
+    )
+
+
+def campaign_email(campaign: Campaign, recipient: Recipient, body_html: str) -> Email:
+    """The email as this recipient gets it; ``body_html`` is ``render_body(campaign.body)``."""
+    purpose = Purpose(campaign.purpose)
+    with force_locale(recipient.locale):
+        since = format_date(recipient.consent_since, format="long")
+    email = render_email(
+        "campaign",
+        to=recipient.email,
+        locale=recipient.locale,
+        subject=campaign.subject,
+        name=recipient.name,
+        body_html=body_html,
+        body_text=campaign.body,
+        purpose=purpose,
+        since=since,
+        unsubscribe_url=recipient.unsubscribe_url,
+        preferences_url=recipient.preferences_url,
+    )
+    mailto = current_app.config["UNSUBSCRIBE_MAILTO"]
+    subject = quote(f"unsubscribe {recipient.unsubscribe_token}")
+    headers = {
+        "List-Unsubscribe": f"<{recipient.unsubscribe_url}>, <mailto:{mailto}?subject={subject}>",
+        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        "List-Id": current_app.config["LIST_ID"],
+    }
+    return Email(email.to, email.subject, email.text, email.html, headers)

@@ -1,0 +1,341 @@
+"""Sending a campaign: consent is checked for each recipient at the moment of sending.
+
+The pipeline, each step a job that carries ids:
+
+1. ``start_due_campaigns`` (the scheduler's tick) moves a campaign whose time has come to
+   *sending* and queues its dispatch.
+2. ``dispatch`` cuts the audience, in order of id after the campaign's cursor, into batches
+   (rows in ``campaign_batches``) and queues a job per batch.
+3. ``send_batch`` reads the batch's recipients and calls ``deliver`` for each.
+4. ``deliver`` sends one email, in two transactions:
+
+   - the *claim*: a delivery row under the unique key (campaign, alumnus), committed before
+     anything is sent, so that no crash or retry ever sends twice (I3);
+   - the *send*: the person's consent, status and suppression are read under a share lock,
+     the message is handed to SMTP, and the delivery is marked sent, all in one transaction.
+     A withdrawal committed before it is seen; one arriving during it waits for the lock, so
+     a withdrawal that has committed is never followed by an email (I1, I2).
+
+The database remembers what is left, not the queue: the tick queues again batches whose job
+was lost (a worker killed, Redis restarted) and finishes campaigns whose batches are done.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from flask import current_app
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import lazyload
+
+from alumni import mail
+from alumni.campaigns.audience import audience_ids
+from alumni.campaigns.content import campaign_email, recipient_for, render_body
+from alumni.campaigns.service import requeue_pending_batches
+from alumni.campaigns.throttle import throttle
+from alumni.extensions import db
+from alumni.jobs import Job, enqueue_after_commit
+from alumni.metrics import count
+from alumni.models import (
+    Alumnus,
+    AlumnusStatus,
+    Campaign,
+    CampaignBatch,
+    CampaignStatus,
+    Consent,
+    ConsentState,
+    Delivery,
+    DeliveryStatus,
+    SuppressionReason,
+    utcnow,
+)
+from alumni.suppression import is_suppressed, suppress_address
+
+log = logging.getLogger(__name__)
+
+BATCHES_PER_DISPATCH = 20
+# A dispatch that has not moved the cursor for this long lost its job: queue it again.
+STALE_DISPATCH = timedelta(minutes=2)
+# SMTP codes that mean the address itself is bad: suppress it.
+HARD_BOUNCE_CODES = {550, 551, 553}
+
+
+class CampaignStopped(Exception):
+    """The campaign was paused or cancelled while a batch was being sent."""
+
+
+# -- the scheduler's tick -----------------------------------------------------------------------
+
+
+def tick(now: datetime | None = None) -> None:
+    """Everything the scheduler does, idempotent: safe to run on several hosts at once."""
+    now = now or utcnow()
+    start_due_campaigns(now)
+    for campaign in _campaigns(CampaignStatus.SENDING):
+        if campaign.dispatched_at is None and campaign.updated_at < now - STALE_DISPATCH:
+            enqueue_after_commit(Job.DISPATCH_CAMPAIGN, campaign.id)  # its chain was lost
+        stale = timedelta(seconds=current_app.config["STALE_BATCH_SECONDS"])
+        requeue_pending_batches(campaign, stale_after=now - stale)
+        finish_if_done(campaign)
+    fail_interrupted_claims(now)
+    db.session.commit()
+
+
+def start_due_campaigns(now: datetime) -> list[int]:
+    due = db.session.scalars(
+        sa.select(Campaign)
+        .where(Campaign.status == CampaignStatus.SCHEDULED, Campaign.send_at <= now)
+        .with_for_update(skip_locked=True)
+    ).all()
+    for campaign in due:
+        campaign.move_to(CampaignStatus.SENDING)
+        campaign.started_at = now
+        enqueue_after_commit(Job.DISPATCH_CAMPAIGN, campaign.id)
+        log.info("campaign %s started", campaign.id)
+    db.session.commit()
+    return [campaign.id for campaign in due]
+
+
+def _campaigns(status: CampaignStatus) -> list[Campaign]:
+    return list(db.session.scalars(sa.select(Campaign).where(Campaign.status == status)))
+
+
+def finish_if_done(campaign: Campaign) -> bool:
+    """A campaign is sent when all its recipients are batched and every batch is done."""
+    if campaign.status is not CampaignStatus.SENDING or campaign.dispatched_at is None:
+        return False
+    pending = db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(CampaignBatch)
+        .where(CampaignBatch.campaign_id == campaign.id, CampaignBatch.done_at.is_(None))
+    )
+    if pending:
+        return False
+    campaign.move_to(CampaignStatus.SENT)
+    campaign.finished_at = utcnow()
+    campaign.waiting_reason = None
+    log.info("campaign %s sent", campaign.id)
+    return True
+
+
+def fail_interrupted_claims(now: datetime) -> int:
+    """Claims whose worker died mid-send: the mail may have left, so never send it again."""
+    interrupted = timedelta(seconds=current_app.config["INTERRUPTED_CLAIM_SECONDS"])
+    return db.session.execute(
+        sa.update(Delivery)
+        .where(
+            Delivery.status == DeliveryStatus.CLAIMED,
+            Delivery.created_at < now - interrupted,
+        )
+        .values(status=DeliveryStatus.FAILED, reason="interrupted", finished_at=now)
+    ).rowcount
+
+
+# -- dispatch: the audience in batches ---------------------------------------------------------
+
+
+def dispatch(campaign_id: int) -> None:
+    """Cut the next part of the audience into batches and queue them; continues itself.
+
+    Two dispatches of one campaign never interleave: the first statement writes the campaign
+    row, which locks it (the row on PostgreSQL, the database on SQLite) until the commit, and
+    the cursor is read after that.
+    """
+    locked = db.session.execute(
+        sa.update(Campaign)
+        .where(
+            Campaign.id == campaign_id,
+            Campaign.status == CampaignStatus.SENDING,
+            Campaign.dispatched_at.is_(None),
+        )
+        .values(updated_at=utcnow())
+    ).rowcount
+    if not locked:
+        db.session.rollback()
+        return
+    campaign = db.session.get(Campaign, campaign_id, populate_existing=True)
+    size = current_app.config["SEND_BATCH_SIZE"]
+    recipients = audience_ids(campaign.purpose, campaign.programmes, campaign.graduation_years)
+    for _ in range(BATCHES_PER_DISPATCH):
+        ids = list(
+            db.session.scalars(
+                recipients.where(Alumnus.id > campaign.cursor_alumnus_id)
+                .order_by(Alumnus.id)
+                .limit(size)
+            )
+        )
+        if not ids:
+            campaign.dispatched_at = utcnow()
+            break
+        batch = CampaignBatch(campaign_id=campaign.id, first_id=ids[0], last_id=ids[-1])
+        db.session.add(batch)
+        db.session.flush()
+        campaign.cursor_alumnus_id = ids[-1]
+        enqueue_after_commit(Job.SEND_CAMPAIGN_BATCH, batch.id)
+    else:
+        enqueue_after_commit(Job.DISPATCH_CAMPAIGN, campaign.id)
+    finish_if_done(campaign)
+    db.session.commit()
+
+
+# -- one batch ------------------------------------------------------------------------------------
+
+
+def send_batch(batch_id: int) -> str:
+    """Send to everyone in the batch who consents now; returns what happened."""
+    batch = db.session.get(CampaignBatch, batch_id)
+    if batch is None or batch.done_at is not None:
+        return "done-before"
+    campaign = db.session.get(Campaign, batch.campaign_id)
+    if campaign is None or campaign.status is not CampaignStatus.SENDING:
+        return "not-sending"  # paused batches are queued again on resume
+    body_html = render_body(campaign.body)
+    ids = list(
+        db.session.scalars(
+            audience_ids(campaign.purpose, campaign.programmes, campaign.graduation_years)
+            .where(Alumnus.id.between(batch.first_id, batch.last_id))
+            .order_by(Alumnus.id)
+        )
+    )
+    db.session.commit()
+    try:
+        for alumnus_id in ids:
+            deliver(campaign.id, alumnus_id, body_html)
+    except CampaignStopped:
+        return "stopped"
+    db.session.execute(
+        sa.update(CampaignBatch)
+        .where(CampaignBatch.id == batch_id, CampaignBatch.done_at.is_(None))
+        .values(done_at=utcnow())
+    )
+    campaign = db.session.get(Campaign, batch.campaign_id)
+    db.session.refresh(campaign)
+    if campaign.waiting_reason:
+        campaign.waiting_reason = None
+    finish_if_done(campaign)
+    db.session.commit()
+    return "done"
+
+
+# -- one recipient --------------------------------------------------------------------------------
+
+
+def deliver(campaign_id: int, alumnus_id: int, body_html: str) -> str:
+    """Claim, check under lock, send, record. Returns "sent", "failed", "claimed-before" or
+    the reason of a skip; raises ``TemporaryFailure`` (nothing recorded, retry later) and
+    ``CampaignStopped``."""
+    delivery_id = claim(campaign_id, alumnus_id)
+    if delivery_id is None:
+        return "claimed-before"
+    # Our first statement writes: on SQLite that takes the write lock before anything is read.
+    db.session.execute(
+        sa.update(Delivery).where(Delivery.id == delivery_id).values(attempts=Delivery.attempts + 1)
+    )
+    campaign = db.session.get(Campaign, campaign_id, populate_existing=True)
+    if campaign.status is not CampaignStatus.SENDING:
+        db.session.rollback()
+        unclaim(delivery_id)
+        raise CampaignStopped
+    alumnus = db.session.scalar(
+        sa.select(Alumnus)
+        .where(Alumnus.id == alumnus_id)
+        .options(lazyload(Alumnus.consents))
+        .with_for_update(read=True)
+        .execution_options(populate_existing=True)
+    )
+    consent = db.session.scalar(
+        sa.select(Consent)
+        .where(Consent.alumnus_id == alumnus_id, Consent.purpose == campaign.purpose)
+        .with_for_update(read=True)
+        .execution_options(populate_existing=True)
+    )
+    reason = skip_reason(alumnus, consent)
+    if reason is not None:
+        _finish(delivery_id, DeliveryStatus.SKIPPED, reason)
+        db.session.commit()
+        count("alumni_emails_skipped", reason)
+        return reason
+    email = campaign_email(
+        campaign, recipient_for(alumnus, campaign, consent.changed_at), body_html
+    )
+    throttle().wait()
+    try:
+        mail.send(email)
+    except mail.TemporaryFailure:
+        db.session.rollback()
+        unclaim(delivery_id)
+        _wait(campaign_id, "smtp-unavailable")
+        raise
+    except mail.PermanentFailure as failure:
+        _finish(delivery_id, DeliveryStatus.FAILED, f"smtp-{failure.code}")
+        if failure.code in HARD_BOUNCE_CODES:
+            suppress_address(email.to, SuppressionReason.HARD_BOUNCE)
+        db.session.commit()
+        count("alumni_emails_failed", f"smtp-{failure.code}")
+        return "failed"
+    _finish(delivery_id, DeliveryStatus.SENT, None)
+    db.session.commit()
+    count("alumni_emails_sent", str(campaign.purpose))
+    return "sent"
+
+
+def skip_reason(alumnus: Alumnus | None, consent: Consent | None) -> str | None:
+    """Why this person may not get the email now, or None: the one place that decides."""
+    if alumnus is None or alumnus.status is AlumnusStatus.ERASED:
+        return "erased"
+    if consent is None or consent.state is not ConsentState.GRANTED:
+        return "no-consent"
+    if alumnus.paused_at is not None:
+        return "paused"
+    if not alumnus.email:
+        return "no-address"
+    if is_suppressed(alumnus):
+        return "suppressed"
+    return None
+
+
+def claim(campaign_id: int, alumnus_id: int) -> int | None:
+    """Take the (campaign, alumnus) slot, committed; the delivery's id, or None when the
+    slot was taken before."""
+    dialect = postgresql if db.engine.dialect.name == "postgresql" else sqlite
+    delivery_id = db.session.scalar(
+        dialect.insert(Delivery)
+        .values(
+            campaign_id=campaign_id,
+            alumnus_id=alumnus_id,
+            status=DeliveryStatus.CLAIMED,
+            attempts=0,
+            created_at=utcnow(),
+        )
+        .on_conflict_do_nothing(index_elements=["campaign_id", "alumnus_id"])
+        .returning(Delivery.id)
+    )
+    db.session.commit()
+    return delivery_id
+
+
+def unclaim(delivery_id: int) -> None:
+    """Give the slot back: nothing was sent, so the person is still to be mailed."""
+    db.session.execute(
+        sa.delete(Delivery).where(
+            Delivery.id == delivery_id, Delivery.status == DeliveryStatus.CLAIMED
+        )
+    )
+    db.session.commit()
+
+
+def _finish(delivery_id: int, status: DeliveryStatus, reason: str | None) -> None:
+    db.session.execute(
+        sa.update(Delivery)
+        .where(Delivery.id == delivery_id, Delivery.status == DeliveryStatus.CLAIMED)
+        .values(status=status, reason=reason, finished_at=utcnow())
+    )
+
+
+def _wait(campaign_id: int, reason: str) -> None:
+    db.session.execute(
+        sa.update(Campaign).where(Campaign.id == campaign_id).values(waiting_reason=reason)
+    )
+    db.session.commit()

@@ -1,0 +1,107 @@
+"""What the staff pages count: numbers only, never a person."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from flask import current_app, url_for
+from flask_babel import lazy_gettext as _l
+
+from alumni.extensions import db
+from alumni.models import Alumnus, AlumnusStatus, Consent, ConsentState, Role, StaffUser
+from alumni.purposes import Purpose
+from alumni.staff.access import may
+
+STATUS_LABELS = {
+    AlumnusStatus.IMPORTED: _l("Imported, not invited yet"),
+    AlumnusStatus.INVITED: _l("Invited, no answer yet"),
+    AlumnusStatus.RESPONDED: _l("Answered the consent form"),
+    AlumnusStatus.ERASED: _l("Erased"),
+}
+
+
+@dataclass(frozen=True)
+class Section:
+    endpoint: str
+    label: object
+    roles: tuple[Role, ...]
+
+
+# The staff sections, each shown on the dashboard to the roles that may open it, once its
+# blueprint is there (the alumni look-up, campaigns, the audit log and the research export
+# come with their own modules).
+SECTIONS = (
+    Section("staff.overview", _l("Consent by graduation year"), (Role.OFFICER,)),
+    Section("staff.alumni", _l("Alumni"), (Role.OFFICER,)),
+    Section("staff.campaigns", _l("Campaigns"), (Role.OFFICER,)),
+    Section("staff.research_export", _l("Export for research"), (Role.RESEARCHER,)),
+    Section("staff.audit_log", _l("Audit log"), (Role.ADMIN,)),
+    Section("staff.password", _l("Change your password"), ()),
+)
+
+
+def sections_for(staff: StaffUser) -> list[tuple[str, str]]:
+    """(url, label) of every section this staff member may open."""
+    return [
+        (url_for(section.endpoint), str(section.label))
+        for section in SECTIONS
+        if section.endpoint in current_app.view_functions and may(staff, *section.roles)
+    ]
+
+
+def _not_erased() -> sa.ColumnElement[bool]:
+    return Alumnus.status != AlumnusStatus.ERASED
+
+
+def _granted() -> sa.ColumnElement[bool]:
+    return Consent.state == ConsentState.GRANTED
+
+
+def alumni_by_status() -> dict[AlumnusStatus, int]:
+    counts = dict.fromkeys(AlumnusStatus, 0)
+    query = sa.select(Alumnus.status, sa.func.count()).group_by(Alumnus.status)
+    counts.update({status: count for status, count in db.session.execute(query)})
+    return counts
+
+
+def granted_by_purpose() -> dict[Purpose, int]:
+    """Alumni who consent to each purpose right now."""
+    counts = dict.fromkeys(Purpose, 0)
+    query = (
+        sa.select(Consent.purpose, sa.func.count())
+        .join(Alumnus, Alumnus.id == Consent.alumnus_id)
+        .where(_granted(), _not_erased())
+        .group_by(Consent.purpose)
+    )
+    counts.update({purpose: count for purpose, count in db.session.execute(query)})
+    return counts
+
+
+@dataclass
+class Cohort:
+    graduation_year: int | None
+    alumni: int
+    granted: dict[Purpose, int]
+
+
+def consent_by_cohort() -> list[Cohort]:
+    """Per graduation year: alumni we hold, and how many consent to each purpose."""
+    year = Alumnus.graduation_year
+    sizes = sa.select(year, sa.func.count()).where(_not_erased()).group_by(year)
+    cohorts = {
+        graduation_year: Cohort(graduation_year, count, dict.fromkeys(Purpose, 0))
+        for graduation_year, count in db.session.execute(sizes)
+    }
+    granted = (
+        sa.select(year, Consent.purpose, sa.func.count())
+        .join(Consent, Consent.alumnus_id == Alumnus.id)
+        .where(_granted(), _not_erased())
+        .group_by(year, Consent.purpose)
+    )
+    for graduation_year, purpose, count in db.session.execute(granted):
+        cohorts[graduation_year].granted[purpose] = count
+    # Newest first; a year we do not know last.
+    return sorted(
+        cohorts.values(), key=lambda c: (c.graduation_year is None, -(c.graduation_year or 0))
+    )

@@ -1,0 +1,121 @@
+"""A worker killed with kill -9 in the middle of a campaign, and a new one started: zero
+duplicates at the SMTP server, and everyone who consents gets exactly one email, except the
+messages in flight at the kill. Those stay claimed, are never sent again (the mail may have
+left), and end as failed with the reason "interrupted"."""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+
+import pytest
+import sqlalchemy as sa
+
+from alumni.campaigns import sending
+from alumni.campaigns.service import schedule
+from alumni.extensions import db
+from alumni.models import CampaignStatus, Delivery, DeliveryStatus
+from alumni.purposes import Purpose
+from tests.conftest import REDIS_URL, require
+from tests.factories import answer, make_alumnus, make_campaign
+from tests.workers import (
+    clear_namespace,
+    kill_hard,
+    redis_available,
+    start_worker,
+    stop,
+    wait_for,
+    worker_environment,
+)
+
+PEOPLE = 200
+THREADS = 2
+RECOVERY = {"SEND_BATCH_SIZE": 20, "STALE_BATCH_SECONDS": 3, "INTERRUPTED_CLAIM_SECONDS": 3}
+
+
+@pytest.fixture
+def namespace():
+    name = f"alumni-crash-{uuid.uuid4().hex[:8]}"
+    yield name
+    clear_namespace(name)
+
+
+@pytest.fixture
+def config_overrides(smtp_server, namespace):
+    require("Redis", *redis_available())
+    return {
+        "REDIS_URL": REDIS_URL,
+        "DRAMATIQ_NAMESPACE": namespace,
+        "MAIL_BACKEND": None,
+        "SMTP_URL": smtp_server.url,
+        **RECOVERY,
+    }
+
+
+def finished(campaign) -> bool:
+    """Play the scheduler: tick, then see whether the campaign is done."""
+    sending.tick()
+    db.session.expire_all()
+    claimed = db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(Delivery)
+        .where(Delivery.campaign_id == campaign.id, Delivery.status == DeliveryStatus.CLAIMED)
+    )
+    return campaign.status is CampaignStatus.SENT and claimed == 0
+
+
+@pytest.mark.redis
+def test_kill_9_mid_campaign_sends_nobody_twice(
+    app, database_url, smtp_server, namespace, tmp_path
+):
+    smtp_server.delay = 0.01  # a relay that takes its time: messages are in flight at the kill
+    people = [make_alumnus() for _ in range(PEOPLE)]
+    for person in people:
+        answer(person, {Purpose.EVENTS})
+    campaign = make_campaign(Purpose.EVENTS)
+    schedule(campaign)
+    db.session.commit()
+
+    env = worker_environment(
+        database_url,
+        namespace,
+        smtp_server.url,
+        **{key: str(value) for key, value in RECOVERY.items()},
+    )
+    log = tmp_path / "workers.log"
+    first = start_worker(env, log, threads=THREADS)
+    try:
+        sending.tick()
+        assert wait_for(lambda: len(smtp_server.messages) >= 40, timeout=60), log.read_text()
+        kill_hard(first)
+        at_kill = len(smtp_server.messages)
+        assert at_kill < PEOPLE  # the kill came mid-campaign
+
+        second = start_worker(env, log, threads=THREADS)
+        try:
+            assert wait_for(lambda: finished(campaign), timeout=120, step=1), log.read_text()
+        finally:
+            stop(second)
+    finally:
+        stop(first)
+
+    received = Counter(smtp_server.recipients())
+    assert max(received.values()) == 1, "an email went out twice"
+    interrupted = set(
+        db.session.scalars(
+            sa.select(Delivery.alumnus_id).where(
+                Delivery.campaign_id == campaign.id, Delivery.reason == "interrupted"
+            )
+        )
+    )
+    assert len(interrupted) <= THREADS  # at most one message in flight per thread
+    everyone = {person.email for person in people}
+    in_flight = {person.email for person in people if person.id in interrupted}
+    assert everyone - in_flight <= set(received)  # all others got theirs
+    assert set(received) <= everyone
+    sent = db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(Delivery)
+        .where(Delivery.campaign_id == campaign.id, Delivery.status == DeliveryStatus.SENT)
+    )
+    assert sent == PEOPLE - len(interrupted)

@@ -1,0 +1,53 @@
+"""The web server's access log names no person (tokens, addresses, open tracking)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from types import SimpleNamespace
+
+import pytest
+from gunicorn.config import Config
+
+from alumni.access_log import PrivacyLogger, redact
+
+TOKEN = "WyJhYmMiLDFd.awPLfg.j4dFdo3jgTzRAIJvMIaOkCQ85Ro"
+
+
+@pytest.mark.parametrize(
+    ("path", "logged"),
+    [
+        (f"/optin/{TOKEN}", "/optin/[token]"),
+        (f"/preferences/{TOKEN}", "/preferences/[token]"),
+        (f"/unsubscribe/{TOKEN}", "/unsubscribe/[token]"),
+        (f"/my-data/{TOKEN}", "/my-data/[token]"),
+        ("/o/abc123.gif", None),
+        ("/link", "/link"),
+        ("/staff/campaigns/3", "/staff/campaigns/3"),
+    ],
+)
+def test_redact(path, logged):
+    assert redact(path) == logged
+
+
+def test_an_access_line_has_no_token_address_or_query(caplog):
+    config = Config()
+    config.set("accesslog", "-")
+    config.set("access_log_format", '%(t)s "%(m)s %(U)s" %(s)s %(B)s %(L)ss')
+    logger = PrivacyLogger(config)
+    environ = {
+        "REQUEST_METHOD": "GET",
+        "PATH_INFO": f"/preferences/{TOKEN}",
+        "QUERY_STRING": "lang=en",
+        "RAW_URI": f"/preferences/{TOKEN}?lang=en",
+        "REMOTE_ADDR": "198.51.100.7",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+    }
+    response = SimpleNamespace(status="200 OK", sent=1234, headers=[])
+    request = SimpleNamespace(headers=[])
+    with caplog.at_level(logging.INFO, logger="gunicorn.access"):
+        logger.access_log.propagate = True
+        logger.access(response, request, environ, timedelta(milliseconds=5))
+    line = " ".join(record.getMessage() for record in caplog.records)
+    assert "/preferences/[token]" in line
+    assert TOKEN not in line and "198.51.100.7" not in line and "lang=en" not in line

@@ -1,0 +1,130 @@
+"""Sending campaigns in process: who gets the email, what it carries, and what is skipped."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import sqlalchemy as sa
+
+from alumni.campaigns import sending
+from alumni.campaigns.service import counts, schedule
+from alumni.extensions import db
+from alumni.models import CampaignStatus, Delivery, DeliveryStatus
+from alumni.purposes import Purpose
+from tests.conftest import finish_jobs
+from tests.factories import answer, make_alumnus, make_campaign
+
+
+def send_now(app, campaign) -> None:
+    schedule(campaign)
+    db.session.commit()
+    sending.tick()
+    finish_jobs(app)
+    sending.tick()  # finishes the campaign once its batches are done
+    db.session.expire_all()
+
+
+@pytest.fixture
+def config_overrides():
+    return {"SEND_BATCH_SIZE": 3}
+
+
+def test_only_those_who_consent_to_the_purpose_get_it(app, outbox):
+    yes = [make_alumnus() for _ in range(5)]
+    for person in yes:
+        answer(person, {Purpose.EVENTS, Purpose.COURSES})
+    no = make_alumnus()
+    answer(no, {Purpose.COURSES})
+    never_answered = make_alumnus()
+    campaign = make_campaign(Purpose.EVENTS)
+    send_now(app, campaign)
+    assert sorted(m["To"] for m in outbox) == sorted(p.email for p in yes)
+    assert never_answered.email not in {m["To"] for m in outbox}
+    assert campaign.status is CampaignStatus.SENT
+    assert counts(campaign).as_dict() == {"sent": 5, "failed": 0, "skipped": {}}
+
+
+def test_filters_by_programme_and_graduation_year(app, outbox):
+    match = make_alumnus(programme="Logistiek", graduation_year=2020)
+    other_year = make_alumnus(programme="Logistiek", graduation_year=2021)
+    other_programme = make_alumnus(programme="Zorg", graduation_year=2020)
+    for person in (match, other_year, other_programme):
+        answer(person, {Purpose.EVENTS})
+    campaign = make_campaign(programmes=["Logistiek"], graduation_years=[2020])
+    send_now(app, campaign)
+    assert [m["To"] for m in outbox] == [match.email]
+
+
+def test_every_email_carries_the_one_click_opt_out(app, outbox):
+    person = make_alumnus(locale="nl")
+    answer(person, {Purpose.EVENTS})
+    send_now(app, make_campaign())
+    (message,) = outbox
+    unsubscribe = message["List-Unsubscribe"]
+    https, mailto = re.findall(r"<([^>]+)>", unsubscribe)
+    assert https.startswith("http://alumni.test/unsubscribe/")
+    assert mailto.startswith("mailto:")
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert message["Message-ID"] and message["Date"]
+    text = message.get_body(preferencelist=("plain",)).get_content()
+    html = message.get_body(preferencelist=("html",)).get_content()
+    assert https in text and https.replace("&", "&amp;") in html
+    assert "/preferences/" in text
+    assert "<strong>alumnidag</strong>" in html and "<script" not in html
+
+
+def test_markdown_cannot_smuggle_html(app, outbox):
+    person = make_alumnus()
+    answer(person, {Purpose.EVENTS})
+    hostile = '<script>alert(1)</script> [x](javascript:alert(1)) <img src="https://t.example/p">'
+    send_now(app, make_campaign(body=hostile))
+    html = outbox[0].get_body(preferencelist=("html",)).get_content()
+    # What was markup arrives as visible text, never as a live tag, link or image.
+    assert "&lt;script&gt;" in html
+    assert "<script" not in html and "<img" not in html
+    assert 'href="javascript:' not in html
+
+
+def test_consent_is_checked_at_send_time_not_at_scheduling(app, outbox):
+    stays, leaves = make_alumnus(), make_alumnus()
+    for person in (stays, leaves):
+        answer(person, {Purpose.EVENTS, Purpose.COURSES})
+    campaign = make_campaign()
+    schedule(campaign)
+    db.session.commit()
+    sending.tick()  # started and dispatched: both are in a batch now
+    from alumni.answers import opt_out
+    from alumni.models import EvidenceChannel
+
+    opt_out(leaves, Purpose.EVENTS, EvidenceChannel.ONE_CLICK)
+    db.session.commit()
+    finish_jobs(app)
+    assert [m["To"] for m in outbox] == [stays.email]
+
+
+def test_a_delivery_is_claimed_once_whatever_happens(app, outbox):
+    person = make_alumnus()
+    answer(person, {Purpose.EVENTS})
+    campaign = make_campaign()
+    schedule(campaign)
+    db.session.commit()
+    sending.start_due_campaigns(sending.utcnow())
+    body = sending.render_body(campaign.body)
+    assert sending.deliver(campaign.id, person.id, body) == "sent"
+    assert sending.deliver(campaign.id, person.id, body) == "claimed-before"
+    assert len(outbox) == 1
+    rows = db.session.scalars(sa.select(Delivery)).all()
+    assert [(r.status, r.alumnus_id) for r in rows] == [(DeliveryStatus.SENT, person.id)]
+
+
+def test_paused_people_are_skipped(app, outbox):
+    person = make_alumnus()
+    answer(person, {Purpose.EVENTS})
+    from alumni.answers import pause_mail
+
+    pause_mail(person)
+    db.session.commit()
+    campaign = make_campaign()
+    send_now(app, campaign)
+    assert outbox == []
