@@ -153,7 +153,9 @@ def password() -> Any:
         else:
             db.session.commit()
             start_session(staff)  # this browser stays logged in; every other session ends
-            flash(_("Your password has been changed. You are logged out everywhere else."), "success")
+            flash(
+                _("Your password has been changed. You are logged out everywhere else."), "success"
+            )
             return redirect(url_for("staff.dashboard"), code=303)
     return render_template(
         "staff/password.html", form=form, min_length=accounts.MIN_PASSWORD_LENGTH
