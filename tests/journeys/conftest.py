@@ -20,7 +20,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 from alumni import create_app
 from alumni.extensions import db
-from tests.conftest import base_config, require
+from tests.conftest import REDIS_URL, SMTPSink, base_config, require
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext, Page, Request
@@ -157,3 +157,30 @@ def screenshot() -> Screenshot:
         return path
 
     return save
+
+
+# -- the production shape: Redis and real worker processes ------------------------------------
+
+
+@pytest.fixture
+def redis_namespace() -> Iterator[str]:
+    """A key prefix of its own in Redis for this test, cleared afterwards."""
+    import uuid
+
+    from tests.workers import clear_namespace, redis_available
+
+    require("Redis", *redis_available())
+    name = f"alumni-test-{uuid.uuid4().hex[:8]}"
+    yield name
+    clear_namespace(name)
+
+
+def redis_config(smtp_server: SMTPSink, namespace: str, **extra: object) -> dict[str, object]:
+    """App settings for Redis as broker and the loopback SMTP server as relay."""
+    return {
+        "REDIS_URL": REDIS_URL,
+        "DRAMATIQ_NAMESPACE": namespace,
+        "MAIL_BACKEND": None,
+        "SMTP_URL": smtp_server.url,
+        **extra,
+    }

@@ -5,7 +5,6 @@ left), and end as failed with the reason "interrupted"."""
 
 from __future__ import annotations
 
-import uuid
 from collections import Counter
 
 import pytest
@@ -16,12 +15,10 @@ from alumni.campaigns.service import schedule
 from alumni.extensions import db
 from alumni.models import CampaignStatus, Delivery, DeliveryStatus
 from alumni.purposes import Purpose
-from tests.conftest import REDIS_URL, require
 from tests.factories import answer, make_alumnus, make_campaign
+from tests.journeys.conftest import redis_config
 from tests.workers import (
-    clear_namespace,
     kill_hard,
-    redis_available,
     start_worker,
     stop,
     wait_for,
@@ -34,22 +31,8 @@ RECOVERY = {"SEND_BATCH_SIZE": 20, "STALE_BATCH_SECONDS": 3, "INTERRUPTED_CLAIM_
 
 
 @pytest.fixture
-def namespace():
-    name = f"alumni-crash-{uuid.uuid4().hex[:8]}"
-    yield name
-    clear_namespace(name)
-
-
-@pytest.fixture
-def config_overrides(smtp_server, namespace):
-    require("Redis", *redis_available())
-    return {
-        "REDIS_URL": REDIS_URL,
-        "DRAMATIQ_NAMESPACE": namespace,
-        "MAIL_BACKEND": None,
-        "SMTP_URL": smtp_server.url,
-        **RECOVERY,
-    }
+def config_overrides(smtp_server, redis_namespace):
+    return redis_config(smtp_server, redis_namespace, **RECOVERY)
 
 
 def finished(campaign) -> bool:
@@ -66,7 +49,7 @@ def finished(campaign) -> bool:
 
 @pytest.mark.redis
 def test_kill_9_mid_campaign_sends_nobody_twice(
-    app, database_url, smtp_server, namespace, tmp_path
+    app, database_url, smtp_server, redis_namespace, tmp_path
 ):
     smtp_server.delay = 0.01  # a relay that takes its time: messages are in flight at the kill
     people = [make_alumnus() for _ in range(PEOPLE)]
@@ -78,7 +61,7 @@ def test_kill_9_mid_campaign_sends_nobody_twice(
 
     env = worker_environment(
         database_url,
-        namespace,
+        redis_namespace,
         smtp_server.url,
         **{key: str(value) for key, value in RECOVERY.items()},
     )

@@ -6,7 +6,6 @@ RFC 8058; after a cookieless one-click POST, that person gets nothing more for t
 from __future__ import annotations
 
 import re
-import uuid
 from collections import defaultdict
 
 import pytest
@@ -18,11 +17,9 @@ from alumni.models import AlumnusStatus, Campaign, CampaignStatus
 from alumni.purposes import Purpose
 from alumni.staff.tokens import create_token
 from tests.alumni_helpers import submit_choices
-from tests.conftest import REDIS_URL, require
 from tests.factories import make_alumnus, make_staff
+from tests.journeys.conftest import redis_config
 from tests.workers import (
-    clear_namespace,
-    redis_available,
     start_worker,
     stop,
     wait_for,
@@ -42,22 +39,8 @@ CHOICES = [
 
 
 @pytest.fixture
-def namespace():
-    name = f"alumni-journey-{uuid.uuid4().hex[:8]}"
-    yield name
-    clear_namespace(name)
-
-
-@pytest.fixture
-def config_overrides(smtp_server, namespace):
-    require("Redis", *redis_available())
-    return {
-        "REDIS_URL": REDIS_URL,
-        "DRAMATIQ_NAMESPACE": namespace,
-        "MAIL_BACKEND": None,
-        "SMTP_URL": smtp_server.url,
-        "SEND_BATCH_SIZE": 2,
-    }
+def config_overrides(smtp_server, redis_namespace):
+    return redis_config(smtp_server, redis_namespace, SEND_BATCH_SIZE=2)
 
 
 def run_campaigns(client, token, purposes) -> dict[Purpose, int]:
@@ -91,7 +74,7 @@ def all_sent(ids) -> bool:
 
 @pytest.mark.redis
 def test_each_campaign_reaches_exactly_those_who_consent(
-    app, client, database_url, smtp_server, namespace, tmp_path
+    app, client, database_url, smtp_server, redis_namespace, tmp_path
 ):
     people = [make_alumnus(status=AlumnusStatus.INVITED) for _ in CHOICES]
     for person, granted in zip(people, CHOICES, strict=True):
@@ -102,7 +85,7 @@ def test_each_campaign_reaches_exactly_those_who_consent(
     _, token = create_token(make_staff(role="officer"))
     db.session.commit()
 
-    env = worker_environment(database_url, namespace, smtp_server.url, SEND_BATCH_SIZE="2")
+    env = worker_environment(database_url, redis_namespace, smtp_server.url, SEND_BATCH_SIZE="2")
     workers = [start_worker(env, tmp_path / "workers.log") for _ in range(2)]
     try:
         ids = run_campaigns(client, token, list(Purpose))

@@ -4,7 +4,6 @@ campaign; no email leaves for a person after their withdrawal has committed."""
 from __future__ import annotations
 
 import time
-import uuid
 
 import pytest
 import sqlalchemy as sa
@@ -15,11 +14,9 @@ from alumni.extensions import db
 from alumni.links import LinkKind, make_token
 from alumni.models import CampaignStatus, Delivery, DeliveryStatus
 from alumni.purposes import Purpose
-from tests.conftest import REDIS_URL, require
 from tests.factories import answer, make_alumnus, make_campaign
+from tests.journeys.conftest import redis_config
 from tests.workers import (
-    clear_namespace,
-    redis_available,
     start_worker,
     stop,
     worker_environment,
@@ -29,27 +26,13 @@ PEOPLE = 100
 
 
 @pytest.fixture
-def namespace():
-    name = f"alumni-race-{uuid.uuid4().hex[:8]}"
-    yield name
-    clear_namespace(name)
-
-
-@pytest.fixture
-def config_overrides(smtp_server, namespace):
-    require("Redis", *redis_available())
-    return {
-        "REDIS_URL": REDIS_URL,
-        "DRAMATIQ_NAMESPACE": namespace,
-        "MAIL_BACKEND": None,
-        "SMTP_URL": smtp_server.url,
-        "SEND_BATCH_SIZE": 5,
-    }
+def config_overrides(smtp_server, redis_namespace):
+    return redis_config(smtp_server, redis_namespace, SEND_BATCH_SIZE=5)
 
 
 @pytest.mark.redis
 def test_no_email_leaves_after_a_withdrawal_commits(
-    app, database_url, smtp_server, namespace, tmp_path
+    app, database_url, smtp_server, redis_namespace, tmp_path
 ):
     smtp_server.delay = 0.08  # each message spends 80 ms in the relay: long races
     people = [make_alumnus() for _ in range(PEOPLE)]
@@ -64,7 +47,7 @@ def test_no_email_leaves_after_a_withdrawal_commits(
     schedule(campaign)
     db.session.commit()
 
-    env = worker_environment(database_url, namespace, smtp_server.url, SEND_BATCH_SIZE="5")
+    env = worker_environment(database_url, redis_namespace, smtp_server.url, SEND_BATCH_SIZE="5")
     workers = [start_worker(env, tmp_path / "workers.log", threads=2) for _ in range(2)]
     client = app.test_client(use_cookies=False)
     withdrawn_at: dict[str, float] = {}
