@@ -15,6 +15,7 @@ from email_validator import EmailNotValidError, validate_email
 from flask_babel import lazy_gettext as _l
 
 from alumni.models import Gender
+from alumni.refusal import Refusal
 
 MAX_NAME = 100
 MAX_PROGRAMME = 200
@@ -55,14 +56,8 @@ _ISO_DATE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})", re.ASCII)
 _DUTCH_DATE = re.compile(r"([0-9]{2})([-/])([0-9]{2})\2([0-9]{4})", re.ASCII)
 
 
-class InvalidValue(ValueError):
-    def __init__(self, code: str, message: object) -> None:
-        super().__init__(code)
-        self.code = code
-        self.message = message
-
-    def __str__(self) -> str:
-        return str(self.message)
+class InvalidValue(Refusal):
+    """A personal field that does not pass its rule."""
 
 
 def parse_name(raw: str, *, code: str, required: bool = True) -> str | None:

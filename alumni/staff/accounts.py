@@ -23,6 +23,7 @@ from alumni import audit
 from alumni.extensions import db
 from alumni.hashing import normalise_email
 from alumni.models import Role, StaffUser, utcnow
+from alumni.refusal import Refusal
 from alumni.validation import InvalidValue, parse_email
 
 MIN_PASSWORD_LENGTH = 12
@@ -32,16 +33,8 @@ MAX_PASSWORD_LENGTH = 1024
 _hasher = PasswordHasher()
 
 
-class AccountError(ValueError):
-    """A refused account change, with a code for scripts and a message for people."""
-
-    def __init__(self, code: str, message: object) -> None:
-        super().__init__(code)
-        self.code = code
-        self.message = message
-
-    def __str__(self) -> str:
-        return str(self.message)
+class AccountError(Refusal):
+    """A refused account change."""
 
 
 @dataclass(frozen=True)
