@@ -8,11 +8,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
+
 from alumni import audit
 from alumni.consent import record_choices, withdraw_all
 from alumni.erasure import erase_alumnus
+from alumni.extensions import db
 from alumni.models import Alumnus, AlumnusStatus, EvidenceChannel, SuppressionReason, utcnow
 from alumni.purposes import Purpose
+from alumni.suppression import is_address_suppressed
 from alumni.validation import InvalidValue
 
 CORRECTABLE_FIELDS = (
@@ -117,9 +121,6 @@ def correct_data(alumnus: Alumnus, corrections: Mapping[str, Any]) -> list[str]:
     A new address is refused when it is suppressed or belongs to someone else, and it ends
     every link sent to the old one.
     """
-    from alumni.extensions import db
-    from alumni.suppression import is_address_suppressed
-
     changed = [
         name
         for name in CORRECTABLE_FIELDS
@@ -143,6 +144,4 @@ def correct_data(alumnus: Alumnus, corrections: Mapping[str, Any]) -> list[str]:
 
 
 def _email_unavailable() -> object:
-    from flask_babel import lazy_gettext as _l
-
     return _l("This email address cannot be used. Please contact us if it is yours.")
