@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 from urllib.parse import quote
 
 import nh3
@@ -54,6 +55,36 @@ def render_body(markdown: str) -> str:
     )
 
 
+class CampaignContent(Protocol):
+    """What an email needs of its campaign: a ``Campaign``, or a ``CampaignSnapshot``."""
+
+    id: int
+    purpose: Purpose
+    subject: str
+    body: str
+
+
+@dataclass(frozen=True)
+class CampaignSnapshot:
+    """A campaign's content read once per batch: sending never reloads it per recipient."""
+
+    id: int
+    purpose: Purpose
+    subject: str
+    body: str
+    body_html: str
+
+    @classmethod
+    def of(cls, campaign: Campaign) -> CampaignSnapshot:
+        return cls(
+            campaign.id,
+            Purpose(campaign.purpose),
+            campaign.subject,
+            campaign.body,
+            render_body(campaign.body),
+        )
+
+
 @dataclass(frozen=True)
 class Recipient:
     """What a campaign email needs of its recipient."""
@@ -67,7 +98,9 @@ class Recipient:
     preferences_url: str
 
 
-def recipient_for(alumnus: Alumnus, campaign: Campaign, consent_since: datetime) -> Recipient:
+def recipient_for(
+    alumnus: Alumnus, campaign: CampaignContent, consent_since: datetime
+) -> Recipient:
     token = make_token(LinkKind.UNSUBSCRIBE, alumnus, campaign.purpose.value, campaign.id)
     return Recipient(
         email=alumnus.email or "",
@@ -94,7 +127,7 @@ def sample_recipient(email: str, locale: str = "nl") -> Recipient:
     )
 
 
-def campaign_email(campaign: Campaign, recipient: Recipient, body_html: str) -> Email:
+def campaign_email(campaign: CampaignContent, recipient: Recipient, body_html: str) -> Email:
     """The email as this recipient gets it; ``body_html`` is ``render_body(campaign.body)``."""
     purpose = Purpose(campaign.purpose)
     with force_locale(recipient.locale):

@@ -32,7 +32,7 @@ from sqlalchemy.orm import lazyload
 
 from alumni import mail
 from alumni.campaigns.audience import audience_ids
-from alumni.campaigns.content import campaign_email, recipient_for, render_body
+from alumni.campaigns.content import CampaignSnapshot, campaign_email, recipient_for
 from alumni.campaigns.service import requeue_pending_batches
 from alumni.campaigns.throttle import throttle
 from alumni.extensions import db
@@ -51,6 +51,7 @@ from alumni.models import (
     SuppressionReason,
     utcnow,
 )
+from alumni.purposes import Purpose
 from alumni.suppression import is_suppressed, suppress_address
 
 log = logging.getLogger(__name__)
@@ -191,7 +192,7 @@ def send_batch(batch_id: int) -> str:
     campaign = db.session.get(Campaign, batch.campaign_id)
     if campaign is None or campaign.status is not CampaignStatus.SENDING:
         return "not-sending"  # paused batches are queued again on resume
-    body_html = render_body(campaign.body)
+    content = CampaignSnapshot.of(campaign)
     ids = list(
         db.session.scalars(
             audience_ids(campaign.purpose, campaign.programmes, campaign.graduation_years)
@@ -202,7 +203,7 @@ def send_batch(batch_id: int) -> str:
     db.session.commit()
     try:
         for alumnus_id in ids:
-            deliver(campaign.id, alumnus_id, body_html)
+            deliver(content, alumnus_id)
     except CampaignStopped:
         return "stopped"
     db.session.execute(
@@ -222,51 +223,42 @@ def send_batch(batch_id: int) -> str:
 # -- one recipient --------------------------------------------------------------------------------
 
 
-def deliver(campaign_id: int, alumnus_id: int, body_html: str) -> str:
+def deliver(campaign: CampaignSnapshot, alumnus_id: int) -> str:
     """Claim, check under lock, send, record. Returns "sent", "failed", "claimed-before" or
     the reason of a skip; raises ``TemporaryFailure`` (nothing recorded, retry later) and
     ``CampaignStopped``."""
-    delivery_id = claim(campaign_id, alumnus_id)
+    delivery_id = claim(campaign.id, alumnus_id)
     if delivery_id is None:
         return "claimed-before"
-    # Our first statement writes: on SQLite that takes the write lock before anything is read.
-    db.session.execute(
-        sa.update(Delivery).where(Delivery.id == delivery_id).values(attempts=Delivery.attempts + 1)
+    # The first statement writes: on SQLite that takes the write lock before anything is read.
+    # It also tells whether the campaign is still sending (paused or cancelled: stop).
+    still_sending = sa.exists().where(
+        Campaign.id == campaign.id, Campaign.status == CampaignStatus.SENDING
     )
-    campaign = db.session.get(Campaign, campaign_id, populate_existing=True)
-    if campaign.status is not CampaignStatus.SENDING:
+    if not db.session.execute(
+        sa.update(Delivery)
+        .where(Delivery.id == delivery_id, still_sending)
+        .values(attempts=Delivery.attempts + 1)
+    ).rowcount:
         db.session.rollback()
         unclaim(delivery_id)
         raise CampaignStopped
-    alumnus = db.session.scalar(
-        sa.select(Alumnus)
-        .where(Alumnus.id == alumnus_id)
-        .options(lazyload(Alumnus.consents))
-        .with_for_update(read=True)
-        .execution_options(populate_existing=True)
-    )
-    consent = db.session.scalar(
-        sa.select(Consent)
-        .where(Consent.alumnus_id == alumnus_id, Consent.purpose == campaign.purpose)
-        .with_for_update(read=True)
-        .execution_options(populate_existing=True)
-    )
+    alumnus, consent = read_locked(alumnus_id, campaign.purpose)
     reason = skip_reason(alumnus, consent)
     if reason is not None:
         _finish(delivery_id, DeliveryStatus.SKIPPED, reason)
         db.session.commit()
         count("alumni_emails_skipped", reason)
         return reason
-    email = campaign_email(
-        campaign, recipient_for(alumnus, campaign, consent.changed_at), body_html
-    )
+    recipient = recipient_for(alumnus, campaign, consent.changed_at)
+    email = campaign_email(campaign, recipient, campaign.body_html)
     throttle().wait()
     try:
         mail.send(email)
     except mail.TemporaryFailure:
         db.session.rollback()
         unclaim(delivery_id)
-        _wait(campaign_id, "smtp-unavailable")
+        _wait(campaign.id, "smtp-unavailable")
         raise
     except mail.PermanentFailure as failure:
         _finish(delivery_id, DeliveryStatus.FAILED, f"smtp-{failure.code}")
@@ -277,8 +269,25 @@ def deliver(campaign_id: int, alumnus_id: int, body_html: str) -> str:
         return "failed"
     _finish(delivery_id, DeliveryStatus.SENT, None)
     db.session.commit()
-    count("alumni_emails_sent", str(campaign.purpose))
+    count("alumni_emails_sent", campaign.purpose.value)
     return "sent"
+
+
+def read_locked(alumnus_id: int, purpose: Purpose) -> tuple[Alumnus | None, Consent | None]:
+    """The person and their consent for the purpose, share-locked until the commit: a
+    withdrawal or an erasure waits for the email in hand to be sent, or is seen first."""
+    row = db.session.execute(
+        sa.select(Alumnus, Consent)
+        .join(Consent, sa.and_(Consent.alumnus_id == Alumnus.id, Consent.purpose == purpose))
+        .where(Alumnus.id == alumnus_id)
+        .options(lazyload(Alumnus.consents))
+        .with_for_update(read=True, of=[Alumnus, Consent])
+        .execution_options(populate_existing=True)
+    ).first()
+    if row is not None:
+        return row[0], row[1]
+    # No consent row at all (never answered for it, or erased): nothing to lock, only to name.
+    return db.session.get(Alumnus, alumnus_id, populate_existing=True), None
 
 
 def skip_reason(alumnus: Alumnus | None, consent: Consent | None) -> str | None:
