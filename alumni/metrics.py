@@ -71,6 +71,13 @@ def count(name: str, *labels: str) -> None:
     current_app.extensions["metrics"].add(SEPARATOR.join((name, *labels)))
 
 
+def count_many(tally: Counter[tuple[str, ...]]) -> None:
+    """Add a batch's worth of counts at once: ``(name, *labels) -> amount``."""
+    store = current_app.extensions["metrics"]
+    for key, amount in tally.items():
+        store.add(SEPARATOR.join(key), amount)
+
+
 class Collector:
     """Reads the shared counts and the queue depth at scrape time."""
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
 
 import pytest
 import sqlalchemy as sa
@@ -120,8 +121,10 @@ def test_a_delivery_is_claimed_once_whatever_happens(app, outbox, monkeypatch):
     monkeypatch.setattr(app.extensions["dramatiq"], "enqueue", lambda name, *args: None)
     sending.start_due_campaigns(sending.utcnow())
     content = CampaignSnapshot.of(campaign)
-    assert sending.deliver(content, person.id) == "sent"
-    assert sending.deliver(content, person.id) == "claimed-before"
+    tally = Counter()
+    assert sending.deliver(content, person.id, tally) == "sent"
+    assert sending.deliver(content, person.id, tally) == "claimed-before"
+    assert tally == Counter({("alumni_emails_sent", "events"): 1})
     assert len(outbox) == 1
     rows = db.session.scalars(sa.select(Delivery)).all()
     assert [(r.status, r.alumnus_id) for r in rows] == [(DeliveryStatus.SENT, person.id)]
@@ -137,3 +140,14 @@ def test_paused_people_are_skipped(app, outbox):
     campaign = make_campaign()
     send_now(app, campaign)
     assert outbox == []
+
+
+def test_metrics_count_what_was_sent(app, client, outbox):
+    for _ in range(2):
+        answer(make_alumnus(), {Purpose.EVENTS})
+    campaign = make_campaign()
+    send_now(app, campaign)
+    page = client.get("/metrics").get_data(as_text=True)
+    assert 'alumni_emails_sent_total{purpose="events"} 2.0' in page
+    assert 'alumni_consent_changes_total{decision="granted",purpose="events"} 2.0' in page
+    assert "alumni_queue_depth" in page
