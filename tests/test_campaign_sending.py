@@ -130,6 +130,55 @@ def test_a_delivery_is_claimed_once_whatever_happens(app, outbox, monkeypatch):
     assert [(r.status, r.alumnus_id) for r in rows] == [(DeliveryStatus.SENT, person.id)]
 
 
+def held_batches(app, monkeypatch, campaign) -> list[int]:
+    """Start the campaign and cut it into batches, holding their jobs: the test runs them."""
+    queued: list[tuple[str, tuple]] = []
+    monkeypatch.setattr(
+        app.extensions["dramatiq"], "enqueue", lambda name, *args: queued.append((name, args))
+    )
+    schedule(campaign)
+    db.session.commit()
+    sending.start_due_campaigns(sending.utcnow())
+    sending.dispatch(campaign.id)
+    return [args[0] for name, args in queued if name == "send_campaign_batch"]
+
+
+def test_a_batch_is_not_done_while_another_job_holds_one_of_its_claims(app, outbox, monkeypatch):
+    """Two jobs on one batch (the tick queued it again): the one that finds a claim of the
+    other must not close the batch, for that claim may be given back unsent."""
+    people = [make_alumnus() for _ in range(3)]
+    for person in people:
+        answer(person, {Purpose.EVENTS})
+    campaign = make_campaign()
+    (batch_id,) = held_batches(app, monkeypatch, campaign)
+    held = sending.claim(campaign.id, people[1].id)  # the other job, mid-send
+
+    assert sending.send_batch(batch_id) == "others-in-flight"
+    assert sending.finish_if_done(campaign) is False
+
+    sending.unclaim(held)  # the other job gives it back: the campaign was paused, say
+    assert sending.send_batch(batch_id) == "done"
+    assert sorted(m["To"] for m in outbox) == sorted(p.email for p in people)
+    assert campaign.status is CampaignStatus.SENT
+
+
+def test_a_claim_ended_by_the_tick_is_not_sent_by_its_holder(app, outbox, monkeypatch):
+    """The tick took the holder for dead and failed the claim: sending now could duplicate."""
+    person = make_alumnus()
+    answer(person, {Purpose.EVENTS})
+    campaign = make_campaign()
+    held_batches(app, monkeypatch, campaign)
+    delivery_id = sending.claim(campaign.id, person.id)
+    app.config["INTERRUPTED_CLAIM_SECONDS"] = 0
+    sending.fail_interrupted_claims(sending.utcnow() + sending.timedelta(seconds=1))
+    db.session.commit()
+
+    assert sending.begin_send(campaign.id, delivery_id) is False
+    assert outbox == []
+    delivery = db.session.get(Delivery, delivery_id, populate_existing=True)
+    assert (delivery.status, delivery.reason) == (DeliveryStatus.FAILED, "interrupted")
+
+
 def test_paused_people_are_skipped(app, outbox):
     person = make_alumnus()
     answer(person, {Purpose.EVENTS})

@@ -5,8 +5,9 @@ from __future__ import annotations
 import time
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
+from itsdangerous.encoding import base64_decode
 
 from alumni.extensions import db
 from alumni.links import BadLink, LinkKind, make_token, read_token
@@ -24,6 +25,19 @@ def test_a_genuine_link_finds_its_alumnus(app):
         assert read_token(kind, make_token(kind, alumnus)).alumnus.id == alumnus.id
 
 
+def same_token(one: str, other: str) -> bool:
+    """Whether two spellings decode to the same bytes: the last character of a base64 segment
+    carries bits that decoding drops, so changing only those is no tampering at all."""
+    parts, other_parts = one.split("."), other.split(".")
+    if len(parts) != len(other_parts):
+        return False
+    try:
+        pairs = zip(parts, other_parts, strict=True)
+        return all(base64_decode(a) == base64_decode(b) for a, b in pairs)
+    except Exception:  # undecodable: certainly not the same token
+        return False
+
+
 @HYPOTHESIS
 @given(data=st.data())
 def test_a_changed_character_breaks_the_link(app, data):
@@ -34,8 +48,7 @@ def test_a_changed_character_breaks_the_link(app, data):
         st.sampled_from("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.")
     )
     tampered = token[:position] + replacement + token[position + 1 :]
-    if tampered == token:
-        return
+    assume(not same_token(tampered, token))
     with pytest.raises(BadLink) as refused:
         read_token(LinkKind.OPTIN, tampered)
     assert refused.value.reason == "invalid"

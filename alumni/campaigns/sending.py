@@ -203,13 +203,17 @@ def send_batch(batch_id: int) -> str:
     )
     db.session.commit()
     tally: Counter[tuple[str, ...]] = Counter()
+    claimed_by_others = []
     try:
         for alumnus_id in ids:
-            deliver(content, alumnus_id, tally)
+            if deliver(content, alumnus_id, tally) == "claimed-before":
+                claimed_by_others.append(alumnus_id)
     except CampaignStopped:
         return "stopped"
     finally:
         count_many(tally)  # once per batch: no Redis round trip per email
+    if not settled(campaign.id, claimed_by_others):
+        return "others-in-flight"  # whoever holds them finishes the batch, or the tick does
     db.session.execute(
         sa.update(CampaignBatch)
         .where(CampaignBatch.id == batch_id, CampaignBatch.done_at.is_(None))
@@ -223,30 +227,51 @@ def send_batch(batch_id: int) -> str:
     return "done"
 
 
+def settled(campaign_id: int, alumnus_ids: list[int]) -> bool:
+    """Whether every delivery of these people has ended (or the person is gone).
+
+    Another job handling the same batch (one queued again by the tick) may hold a claim and
+    still give it back (the campaign paused, the mail server down): the batch is done only
+    when nobody is left to send to, never while a claim is open.
+    """
+    if not alumnus_ids:
+        return True
+    ended = sa.exists().where(
+        Delivery.campaign_id == campaign_id,
+        Delivery.alumnus_id == Alumnus.id,
+        Delivery.status != DeliveryStatus.CLAIMED,
+    )
+    open_ = db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(Alumnus)
+        .where(Alumnus.id.in_(alumnus_ids), Alumnus.status != AlumnusStatus.ERASED, ~ended)
+    )
+    db.session.commit()
+    return open_ == 0
+
+
 # -- one recipient --------------------------------------------------------------------------------
 
 
 def deliver(campaign: CampaignSnapshot, alumnus_id: int, tally: Counter[tuple[str, ...]]) -> str:
-    """Claim, check under lock, send, record. Returns "sent", "failed", "claimed-before" or
-    the reason of a skip; raises ``TemporaryFailure`` (nothing recorded, retry later) and
-    ``CampaignStopped``. Metrics are added to ``tally``; the caller records them."""
+    """Claim, check under lock, send, record.
+
+    Returns "sent", "failed", "claimed-before", "claim-lost" or the reason of a skip; raises
+    ``TemporaryFailure`` (nothing recorded, retry later) and ``CampaignStopped``. Metrics are
+    added to ``tally``; the caller records them.
+    """
     delivery_id = claim(campaign.id, alumnus_id)
     if delivery_id is None:
         return "claimed-before"
-    # The first statement writes: on SQLite that takes the write lock before anything is read.
-    # It also tells whether the campaign is still sending (paused or cancelled: stop).
-    still_sending = sa.exists().where(
-        Campaign.id == campaign.id, Campaign.status == CampaignStatus.SENDING
-    )
-    if not db.session.execute(
-        sa.update(Delivery)
-        .where(Delivery.id == delivery_id, still_sending)
-        .values(attempts=Delivery.attempts + 1)
-    ).rowcount:
+    try:
+        if not begin_send(campaign.id, delivery_id):
+            return "claim-lost"
+        alumnus, consent = read_locked(alumnus_id, campaign.purpose)
+    except BaseException:
+        # Nothing left yet: give the slot back so that the person is mailed later.
         db.session.rollback()
         unclaim(delivery_id)
-        raise CampaignStopped
-    alumnus, consent = read_locked(alumnus_id, campaign.purpose)
+        raise
     reason = skip_reason(alumnus, consent)
     if reason is not None:
         _finish(delivery_id, DeliveryStatus.SKIPPED, reason)
@@ -274,6 +299,30 @@ def deliver(campaign: CampaignSnapshot, alumnus_id: int, tally: Counter[tuple[st
     db.session.commit()
     tally["alumni_emails_sent", campaign.purpose.value] += 1
     return "sent"
+
+
+def begin_send(campaign_id: int, delivery_id: int) -> bool:
+    """Open the send transaction; False when the claim was meanwhile ended by the tick (its
+    holder looked dead), raises ``CampaignStopped`` when the campaign was paused or cancelled.
+
+    The first statement writes: on SQLite that takes the write lock before anything is read.
+    """
+    still_sending = sa.exists().where(
+        Campaign.id == campaign_id, Campaign.status == CampaignStatus.SENDING
+    )
+    if db.session.execute(
+        sa.update(Delivery)
+        .where(Delivery.id == delivery_id, Delivery.status == DeliveryStatus.CLAIMED, still_sending)
+        .values(attempts=Delivery.attempts + 1)
+    ).rowcount:
+        return True
+    still_claimed = db.session.scalar(
+        sa.select(Delivery.status == DeliveryStatus.CLAIMED).where(Delivery.id == delivery_id)
+    )
+    db.session.rollback()
+    if not still_claimed:
+        return False
+    raise CampaignStopped
 
 
 def read_locked(alumnus_id: int, purpose: Purpose) -> tuple[Alumnus | None, Consent | None]:
