@@ -18,68 +18,13 @@ from alumni.extensions import db
 from alumni.models import AlumnusStatus, AuditEntry
 from alumni.purposes import Purpose
 from tests.factories import STAFF_PASSWORD, answer, make_alumnus, make_staff
-
-LOGIN = "/staff/login"
-
-
-def csrf_token(html: str) -> str:
-    return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html).group(1)
-
-
-def form_token(client: FlaskClient, url: str) -> str:
-    """The CSRF token of the form at ``url``, for this client's session."""
-    return csrf_token(client.get(url).get_data(as_text=True))
-
-
-class Browser(FlaskClient):
-    """A test client whose every request has an app context (and ``g``) of its own.
-
-    The ``app`` fixture keeps one app context for the whole test, and a request inside it
-    reuses it: Flask-Login's current user and Flask-WTF's CSRF token, both kept in ``g``, would
-    then outlive their request, and a test of logging out could pass for the wrong reason.
-    """
-
-    def open(self, *args, **kwargs):
-        with self.application.app_context():
-            return super().open(*args, **kwargs)
-
-
-class StaffAuth:
-    """Logs a test client in and out as a browser would."""
-
-    def __init__(self, client: FlaskClient) -> None:
-        self.client = client
-
-    def login(
-        self,
-        email: str,
-        password: str = STAFF_PASSWORD,
-        address: str = "127.0.0.1",
-        next_url: str | None = None,
-    ):
-        token = form_token(self.client, LOGIN)
-        url = LOGIN if next_url is None else f"{LOGIN}?next={next_url}"
-        return self.client.post(
-            url,
-            data={"csrf_token": token, "email": email, "password": password},
-            environ_base={"REMOTE_ADDR": address},
-        )
-
-    def logout(self):
-        token = form_token(self.client, "/staff/")
-        return self.client.post("/staff/logout", data={"csrf_token": token})
+from tests.staff_helpers import LOGIN, StaffAuth, form_token, open_browser
 
 
 @pytest.fixture
 def browser(app) -> Callable[[], FlaskClient]:
     """Opens a new browser: its own cookies, English pages."""
-
-    def open_browser() -> FlaskClient:
-        client = Browser(app, app.response_class, use_cookies=True)
-        client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"  # the tests read English texts
-        return client
-
-    return open_browser
+    return lambda: open_browser(app)
 
 
 @pytest.fixture
@@ -404,8 +349,9 @@ def test_password_guessing_on_the_change_page_is_limited(app, auth):
 
 
 def staff_rules(app) -> list[tuple[str, str]]:
+    """Every staff URL, with 1 for each of its parameters (the login is checked first)."""
     return [
-        (rule.rule, "GET" if "GET" in rule.methods else "POST")
+        (re.sub(r"<[^>]+>", "1", rule.rule), "GET" if "GET" in rule.methods else "POST")
         for rule in app.url_map.iter_rules()
         if rule.endpoint.startswith("staff.") and rule.endpoint != "staff.login"
     ]

@@ -27,7 +27,7 @@ from alumni.extensions import db, limiter
 from alumni.models import Role, StaffUser
 from alumni.purposes import Purpose
 from alumni.staff import accounts, bp, dashboard
-from alumni.staff.access import ROLE_LABELS, SignedInStaff, role_required
+from alumni.staff.access import ROLE_LABELS, SignedInStaff, may, role_required
 from alumni.staff.forms import LoginForm, PasswordForm
 
 # Kept in the WSGI environ, which lives exactly as long as the request.
@@ -69,7 +69,7 @@ def local_target(target: str | None) -> str | None:
 
 @bp.context_processor
 def staff_helpers() -> dict[str, Any]:
-    return {"role_label": lambda role: str(ROLE_LABELS[Role(role)])}
+    return {"role_label": lambda role: str(ROLE_LABELS[Role(role)]), "may": may}
 
 
 @bp.after_request
