@@ -49,3 +49,10 @@ def erase_alumnus(
     alumnus.move_to(AlumnusStatus.ERASED)
     alumnus.erased_at = utcnow()
     audit.record("alumnus.erased", actor=actor, subject_id=alumnus.subject_id, reason=str(reason))
+
+
+def request_erasure(
+    alumnus: Alumnus, *, reason: SuppressionReason, channel: EvidenceChannel, actor: str
+) -> None:
+    """A request to erase (by staff, on behalf of the person); the caller commits."""
+    erase_alumnus(alumnus, reason=reason, channel=channel, actor=actor)

@@ -92,6 +92,16 @@ def request_fresh_link(address: str) -> None:
     db.session.commit()
 
 
+def send_fresh_link(alumnus: Alumnus, *, actor: str) -> bool:
+    """Staff send a fresh link to the address we hold (a request by phone or letter);
+    False when the person has no link to get (not invited yet, or erased)."""
+    if alumnus.status not in (AlumnusStatus.INVITED, AlumnusStatus.RESPONDED):
+        return False
+    enqueue_after_commit(Job.SEND_FRESH_LINK, alumnus.id)
+    audit.record("link.sent_by_staff", actor=actor, subject_id=alumnus.subject_id)
+    return True
+
+
 def deliver_fresh_link(alumnus_id: int) -> str:
     alumnus = db.session.get(Alumnus, alumnus_id)
     if alumnus is None or alumnus.status not in (AlumnusStatus.INVITED, AlumnusStatus.RESPONDED):

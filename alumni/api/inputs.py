@@ -11,20 +11,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import request
 from werkzeug.datastructures import MultiDict
 
 from alumni.api.errors import ApiError
-from alumni.models import utcnow
+from alumni.models import LOCAL_TIME, utcnow
 from alumni.purposes import Purpose
 from alumni.validation import FIRST_GRADUATION_YEAR, InvalidValue, parse_programme
 
 MAX_SUBJECT = 200  # the length of Campaign.subject
 MAX_BODY = 100_000
-# Times without an offset are the school's local time.
-LOCAL_TIME = ZoneInfo("Europe/Amsterdam")
 # A send_at this little in the past means "now": the caller's clock may run a little behind.
 CLOCK_SKEW = timedelta(minutes=1)
 SEND_AT_EXAMPLE = "2027-03-12T09:00:00+01:00"

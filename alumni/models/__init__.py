@@ -1,7 +1,7 @@
 """The data model of the whole product; each concept in its own module."""
 
 from alumni.models.alumnus import PERSONAL_FIELDS, Alumnus, AlumnusStatus, Gender
-from alumni.models.base import InvalidTransition, utcnow
+from alumni.models.base import LOCAL_TIME, InvalidTransition, utcnow
 from alumni.models.campaign import (
     Campaign,
     CampaignBatch,
@@ -20,6 +20,7 @@ from alumni.models.staff import ApiToken, AuditEntry, Role, StaffUser
 from alumni.models.suppression import Suppression, SuppressionReason
 
 __all__ = [
+    "LOCAL_TIME",
     "PERSONAL_FIELDS",
     "Alumnus",
     "AlumnusStatus",

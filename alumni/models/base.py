@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from enum import StrEnum
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.types import TypeDecorator
+
+# The school's time: what staff type and read. The database keeps UTC.
+LOCAL_TIME = ZoneInfo("Europe/Amsterdam")
 
 
 def utcnow() -> datetime:

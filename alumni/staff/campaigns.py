@@ -10,7 +10,6 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import abort, current_app, flash, jsonify, redirect, render_template, request, url_for
@@ -25,14 +24,13 @@ from alumni.campaigns.audience import count_audience, programmes_known
 from alumni.campaigns.content import CampaignSnapshot, campaign_email, sample_recipient
 from alumni.campaigns.labels import STATUS_LABELS, reason_label
 from alumni.extensions import db
-from alumni.models import Campaign, CampaignStatus, Role
+from alumni.models import LOCAL_TIME, Campaign, CampaignStatus, Role
 from alumni.purposes import Purpose
 from alumni.staff import bp
 from alumni.staff.access import role_required
 from alumni.staff.accounts import actor_of
 from alumni.staff.forms import ActionForm, CampaignForm, ScheduleForm, format_years, parse_years
 
-LOCAL_TIME = ZoneInfo("Europe/Amsterdam")
 PER_PAGE = 20
 # While these run, the page shows a progress bar that keeps itself up to date.
 MOVING = (CampaignStatus.SCHEDULED, CampaignStatus.SENDING, CampaignStatus.PAUSED)

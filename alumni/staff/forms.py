@@ -10,12 +10,14 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
+    DateField,
     DateTimeLocalField,
     EmailField,
     Field,
     PasswordField,
     RadioField,
     SelectChoice,
+    SelectField,
     SelectMultipleField,
     StringField,
     TextAreaField,
@@ -189,3 +191,31 @@ class ScheduleForm(FlaskForm):
         format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"],
         validators=[Optional()],
     )
+
+
+class LookupForm(FlaskForm):
+    """An alumnus by email address: posted, so that the address never lands in a URL or log."""
+
+    email = EmailField(
+        _l("Email address"), validators=[InputRequired(message=_l("Type an email address."))]
+    )
+
+
+class EraseForm(FlaskForm):
+    confirmed = BooleanField(
+        _l("I have checked that the request comes from this person."),
+        validators=[InputRequired(message=_l("Confirm that you checked the request first."))],
+    )
+
+
+class AuditFilterForm(FlaskForm):
+    """The filters of the audit log page, read from the query string (no CSRF: it reads)."""
+
+    class Meta:
+        csrf = False
+
+    actor = SelectField(_l("Who"), choices=[], validate_choice=False)
+    action = SelectField(_l("What"), choices=[], validate_choice=False)
+    subject_id = StringField(_l("Pseudonymous id of an alumnus"), validators=[Length(max=32)])
+    since = DateField(_l("From"), validators=[Optional()])
+    until = DateField(_l("Until"), validators=[Optional()])
