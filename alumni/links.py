@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Protocol
 
 import sqlalchemy as sa
 from flask import current_app
@@ -66,11 +67,21 @@ def _serializer(kind: LinkKind) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(keys, salt=f"alumni.link.{kind}")
 
 
-def make_token(kind: LinkKind, alumnus: Alumnus, *extra: object) -> str:
+class LinkHolder(Protocol):
+    """What a link names of its person: an ``Alumnus``, or a row read for sending."""
+
+    @property
+    def subject_id(self) -> str: ...
+
+    @property
+    def link_version(self) -> int: ...
+
+
+def make_token(kind: LinkKind, alumnus: LinkHolder, *extra: object) -> str:
     return _serializer(kind).dumps([alumnus.subject_id, alumnus.link_version, *extra])
 
 
-def link_url(kind: LinkKind, alumnus: Alumnus, *extra: object) -> str:
+def link_url(kind: LinkKind, alumnus: LinkHolder, *extra: object) -> str:
     """The absolute URL for an email, on ``BASE_URL`` whatever request we are in."""
     return link_url_for_token(kind, make_token(kind, alumnus, *extra))
 

@@ -12,13 +12,18 @@ from alumni.models import Alumnus, Suppression, SuppressionReason
 from alumni.sql import among
 
 
-def keys_for(alumnus: Alumnus) -> list[str]:
+def suppression_keys(email: str | None, student_key: str | None) -> list[str]:
+    """The keyed hashes under which a person can be on the list: address and student number."""
     keys = []
-    if alumnus.email:
-        keys.append(email_suppression_key(alumnus.email))
-    if alumnus.student_key:
-        keys.append(student_suppression_key(alumnus.student_key))
+    if email:
+        keys.append(email_suppression_key(email))
+    if student_key:
+        keys.append(student_suppression_key(student_key))
     return keys
+
+
+def keys_for(alumnus: Alumnus) -> list[str]:
+    return suppression_keys(alumnus.email, alumnus.student_key)
 
 
 def suppress(alumnus: Alumnus, reason: SuppressionReason) -> None:

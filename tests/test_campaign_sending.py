@@ -9,8 +9,9 @@ import pytest
 import sqlalchemy as sa
 
 from alumni.answers import opt_out
-from alumni.campaigns import sending
+from alumni.campaigns import delivery, sending
 from alumni.campaigns.content import CampaignSnapshot
+from alumni.campaigns.delivery import Courier
 from alumni.campaigns.service import counts, schedule
 from alumni.extensions import db
 from alumni.models import CampaignStatus, Delivery, DeliveryStatus, EvidenceChannel
@@ -120,11 +121,10 @@ def test_a_delivery_is_claimed_once_whatever_happens(app, outbox, monkeypatch):
     # Hold the queued jobs: this test sends by hand, with no worker racing it.
     monkeypatch.setattr(app.extensions["dramatiq"], "enqueue", lambda name, *args: None)
     sending.start_due_campaigns(sending.utcnow())
-    content = CampaignSnapshot.of(campaign)
-    tally = Counter()
-    assert sending.deliver(content, person.id, tally) == "sent"
-    assert sending.deliver(content, person.id, tally) == "claimed-before"
-    assert tally == Counter({("alumni_emails_sent", "events"): 1})
+    with Courier(CampaignSnapshot.of(campaign)) as courier:
+        assert courier.deliver(person.id) == "sent"
+        assert courier.deliver(person.id) == "claimed-before"
+    assert courier.tally == Counter({("alumni_emails_sent", "events"): 1})
     assert len(outbox) == 1
     rows = db.session.scalars(sa.select(Delivery)).all()
     assert [(r.status, r.alumnus_id) for r in rows] == [(DeliveryStatus.SENT, person.id)]
@@ -151,12 +151,14 @@ def test_a_batch_is_not_done_while_another_job_holds_one_of_its_claims(app, outb
         answer(person, {Purpose.EVENTS})
     campaign = make_campaign()
     (batch_id,) = held_batches(app, monkeypatch, campaign)
-    held = sending.claim(campaign.id, people[1].id)  # the other job, mid-send
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as other_job:
+        held = delivery.claim(other_job, campaign.id, people[1].id)  # mid-send
 
     assert sending.send_batch(batch_id) == "others-in-flight"
     assert sending.finish_if_done(campaign) is False
 
-    sending.unclaim(held)  # the other job gives it back: the campaign was paused, say
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as other_job:
+        delivery.unclaim(other_job, held)  # given back: the campaign was paused, say
     assert sending.send_batch(batch_id) == "done"
     assert sorted(m["To"] for m in outbox) == sorted(p.email for p in people)
     assert campaign.status is CampaignStatus.SENT
@@ -168,15 +170,17 @@ def test_a_claim_ended_by_the_tick_is_not_sent_by_its_holder(app, outbox, monkey
     answer(person, {Purpose.EVENTS})
     campaign = make_campaign()
     held_batches(app, monkeypatch, campaign)
-    delivery_id = sending.claim(campaign.id, person.id)
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as holder:
+        delivery_id = delivery.claim(holder, campaign.id, person.id)
     app.config["INTERRUPTED_CLAIM_SECONDS"] = 0
     sending.fail_interrupted_claims(sending.utcnow() + sending.timedelta(seconds=1))
     db.session.commit()
 
-    assert sending.begin_send(campaign.id, delivery_id) is False
+    with db.engine.connect() as holder:
+        assert delivery.begin_send(holder, campaign.id, delivery_id) is False
     assert outbox == []
-    delivery = db.session.get(Delivery, delivery_id, populate_existing=True)
-    assert (delivery.status, delivery.reason) == (DeliveryStatus.FAILED, "interrupted")
+    ended = db.session.get(Delivery, delivery_id, populate_existing=True)
+    assert (ended.status, ended.reason) == (DeliveryStatus.FAILED, "interrupted")
 
 
 def test_paused_people_are_skipped(app, outbox):

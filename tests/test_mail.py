@@ -94,6 +94,31 @@ def test_header_values_from_data_cannot_add_headers():
     assert b"\nBcc:" not in message.as_bytes()
 
 
+@pytest.mark.parametrize(
+    "subject",
+    [
+        "Reünie van alle lichtingen op 12 juni",
+        "Een lange onderwerpregel, met komma's, die over de achtenzeventig tekens heen gaat",
+        "Één lange onderwerpregel met accenten, die gevouwen wordt in gecodeerde woorden: ëïö",
+    ],
+)
+def test_headers_survive_the_trip_whatever_their_length_or_letters(subject):
+    https, mailto = (
+        f"https://alumni.example/u/{'x' * 180}",
+        f"mailto:a@b.example?subject={'y' * 150}",
+    )
+    unsubscribe = f"<{https}>, <{mailto}>"
+    email = Email(
+        "iemand@alumni.example", subject, "Tekst", "<p>HTML</p>", {"List-Unsubscribe": unsubscribe}
+    )
+    raw = build_message(email, "Alumnibureau Collège <alumni@school.example>").as_bytes()
+    assert all(len(line) < 998 for line in raw.split(b"\n"))
+    received = message_from_bytes(raw, policy=policy.default)
+    assert received["Subject"] == subject
+    assert received["From"].addresses[0].display_name == "Alumnibureau Collège"
+    assert received["List-Unsubscribe"] == unsubscribe
+
+
 def test_smtp_reuses_one_connection_per_thread(smtp_server, monkeypatch):
     backend = SMTPBackend(smtp_server.url, timeout=5)
     connects = []

@@ -17,9 +17,9 @@ from flask_babel import force_locale, format_date
 from markdown_it import MarkdownIt
 
 from alumni.emails import render_email
-from alumni.links import LinkKind, link_url, link_url_for_token, make_token
+from alumni.links import LinkHolder, LinkKind, link_url, link_url_for_token, make_token
 from alumni.mail import Email
-from alumni.models import Alumnus, Campaign
+from alumni.models import Campaign
 from alumni.purposes import Purpose
 
 _markdown = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
@@ -98,8 +98,21 @@ class Recipient:
     preferences_url: str
 
 
+class Addressee(LinkHolder, Protocol):
+    """What an email needs of its person: an ``Alumnus``, or a row read for sending."""
+
+    @property
+    def email(self) -> str | None: ...
+
+    @property
+    def locale(self) -> str: ...
+
+    @property
+    def display_name(self) -> str: ...
+
+
 def recipient_for(
-    alumnus: Alumnus, campaign: CampaignContent, consent_since: datetime
+    alumnus: Addressee, campaign: CampaignContent, consent_since: datetime
 ) -> Recipient:
     token = make_token(LinkKind.UNSUBSCRIBE, alumnus, campaign.purpose.value, campaign.id)
     return Recipient(

@@ -15,7 +15,7 @@ STATUS_LABELS = {
     CampaignStatus.CANCELLED: _l("Cancelled"),
 }
 
-# The named reasons of ``alumni.campaigns.sending.skip_reason`` and of failed deliveries.
+# The named reasons of ``alumni.campaigns.delivery.skip_reason`` and of failed deliveries.
 REASON_LABELS = {
     "no-consent": _l("No consent for this purpose any more"),
     "erased": _l("Data erased"),

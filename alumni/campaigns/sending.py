@@ -6,15 +6,8 @@ The pipeline, each step a job that carries ids:
    *sending* and queues its dispatch.
 2. ``dispatch`` cuts the audience, in order of id after the campaign's cursor, into batches
    (rows in ``campaign_batches``) and queues a job per batch.
-3. ``send_batch`` reads the batch's recipients and calls ``deliver`` for each.
-4. ``deliver`` sends one email, in two transactions:
-
-   - the *claim*: a delivery row under the unique key (campaign, alumnus), committed before
-     anything is sent, so that no crash or retry ever sends twice (I3);
-   - the *send*: the person's consent, status and suppression are read under a share lock,
-     the message is handed to SMTP, and the delivery is marked sent, all in one transaction.
-     A withdrawal committed before it is seen; one arriving during it waits for the lock, so
-     a withdrawal that has committed is never followed by an email (I1, I2).
+3. ``send_batch`` reads the batch's recipients and hands each to a ``Courier``
+   (``alumni.campaigns.delivery``), which claims, checks under lock, sends and records.
 
 The database remembers what is left, not the queue: the tick queues again batches whose job
 was lost (a worker killed, Redis restarted) and finishes campaigns whose batches are done.
@@ -23,19 +16,15 @@ was lost (a worker killed, Redis restarted) and finishes campaigns whose batches
 from __future__ import annotations
 
 import logging
-from collections import Counter
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import lazyload
 
-from alumni import mail
 from alumni.campaigns.audience import audience_ids
-from alumni.campaigns.content import CampaignSnapshot, campaign_email, recipient_for
+from alumni.campaigns.content import CampaignSnapshot
+from alumni.campaigns.delivery import CampaignStopped, Courier
 from alumni.campaigns.service import requeue_pending_batches
-from alumni.campaigns.throttle import throttle
 from alumni.extensions import db
 from alumni.jobs import Job, enqueue_after_commit
 from alumni.metrics import count_many
@@ -45,28 +34,16 @@ from alumni.models import (
     Campaign,
     CampaignBatch,
     CampaignStatus,
-    Consent,
-    ConsentState,
     Delivery,
     DeliveryStatus,
-    SuppressionReason,
     utcnow,
 )
-from alumni.purposes import Purpose
-from alumni.suppression import is_suppressed, suppress_address
 
 log = logging.getLogger(__name__)
 
 BATCHES_PER_DISPATCH = 20
 # A dispatch that has not moved the cursor for this long lost its job: queue it again.
 STALE_DISPATCH = timedelta(minutes=2)
-# SMTP codes that mean the address itself is bad: suppress it.
-HARD_BOUNCE_CODES = {550, 551, 553}
-
-
-class CampaignStopped(Exception):
-    """The campaign was paused or cancelled while a batch was being sent."""
-
 
 # -- the scheduler's tick -----------------------------------------------------------------------
 
@@ -202,16 +179,18 @@ def send_batch(batch_id: int) -> str:
         )
     )
     db.session.commit()
-    tally: Counter[tuple[str, ...]] = Counter()
     claimed_by_others = []
+    courier = Courier(content)
     try:
-        for alumnus_id in ids:
-            if deliver(content, alumnus_id, tally) == "claimed-before":
-                claimed_by_others.append(alumnus_id)
+        with courier:
+            courier.look_up_suppressions(ids)
+            for alumnus_id in ids:
+                if courier.deliver(alumnus_id) == "claimed-before":
+                    claimed_by_others.append(alumnus_id)
     except CampaignStopped:
         return "stopped"
     finally:
-        count_many(tally)  # once per batch: no Redis round trip per email
+        count_many(courier.tally)  # once per batch: no Redis round trip per email
     if not settled(campaign.id, claimed_by_others):
         return "others-in-flight"  # whoever holds them finishes the batch, or the tick does
     db.session.execute(
@@ -248,151 +227,6 @@ def settled(campaign_id: int, alumnus_ids: list[int]) -> bool:
     )
     db.session.commit()
     return open_ == 0
-
-
-# -- one recipient --------------------------------------------------------------------------------
-
-
-def deliver(campaign: CampaignSnapshot, alumnus_id: int, tally: Counter[tuple[str, ...]]) -> str:
-    """Claim, check under lock, send, record.
-
-    Returns "sent", "failed", "claimed-before", "claim-lost" or the reason of a skip; raises
-    ``TemporaryFailure`` (nothing recorded, retry later) and ``CampaignStopped``. Metrics are
-    added to ``tally``; the caller records them.
-    """
-    delivery_id = claim(campaign.id, alumnus_id)
-    if delivery_id is None:
-        return "claimed-before"
-    try:
-        if not begin_send(campaign.id, delivery_id):
-            return "claim-lost"
-        alumnus, consent = read_locked(alumnus_id, campaign.purpose)
-    except BaseException:
-        # Nothing left yet: give the slot back so that the person is mailed later.
-        db.session.rollback()
-        unclaim(delivery_id)
-        raise
-    reason = skip_reason(alumnus, consent)
-    if reason is not None:
-        _finish(delivery_id, DeliveryStatus.SKIPPED, reason)
-        db.session.commit()
-        tally["alumni_emails_skipped", reason] += 1
-        return reason
-    recipient = recipient_for(alumnus, campaign, consent.changed_at)
-    email = campaign_email(campaign, recipient, campaign.body_html)
-    throttle().wait()
-    try:
-        mail.send(email)
-    except mail.TemporaryFailure:
-        db.session.rollback()
-        unclaim(delivery_id)
-        _wait(campaign.id, "smtp-unavailable")
-        raise
-    except mail.PermanentFailure as failure:
-        _finish(delivery_id, DeliveryStatus.FAILED, f"smtp-{failure.code}")
-        if failure.code in HARD_BOUNCE_CODES:
-            suppress_address(email.to, SuppressionReason.HARD_BOUNCE)
-        db.session.commit()
-        tally["alumni_emails_failed", f"smtp-{failure.code}"] += 1
-        return "failed"
-    _finish(delivery_id, DeliveryStatus.SENT, None)
-    db.session.commit()
-    tally["alumni_emails_sent", campaign.purpose.value] += 1
-    return "sent"
-
-
-def begin_send(campaign_id: int, delivery_id: int) -> bool:
-    """Open the send transaction; False when the claim was meanwhile ended by the tick (its
-    holder looked dead), raises ``CampaignStopped`` when the campaign was paused or cancelled.
-
-    The first statement writes: on SQLite that takes the write lock before anything is read.
-    """
-    still_sending = sa.exists().where(
-        Campaign.id == campaign_id, Campaign.status == CampaignStatus.SENDING
-    )
-    if db.session.execute(
-        sa.update(Delivery)
-        .where(Delivery.id == delivery_id, Delivery.status == DeliveryStatus.CLAIMED, still_sending)
-        .values(attempts=Delivery.attempts + 1)
-    ).rowcount:
-        return True
-    still_claimed = db.session.scalar(
-        sa.select(Delivery.status == DeliveryStatus.CLAIMED).where(Delivery.id == delivery_id)
-    )
-    db.session.rollback()
-    if not still_claimed:
-        return False
-    raise CampaignStopped
-
-
-def read_locked(alumnus_id: int, purpose: Purpose) -> tuple[Alumnus | None, Consent | None]:
-    """The person and their consent for the purpose, share-locked until the commit: a
-    withdrawal or an erasure waits for the email in hand to be sent, or is seen first."""
-    row = db.session.execute(
-        sa.select(Alumnus, Consent)
-        .join(Consent, sa.and_(Consent.alumnus_id == Alumnus.id, Consent.purpose == purpose))
-        .where(Alumnus.id == alumnus_id)
-        .options(lazyload(Alumnus.consents))
-        .with_for_update(read=True, of=[Alumnus, Consent])
-        .execution_options(populate_existing=True)
-    ).first()
-    if row is not None:
-        return row[0], row[1]
-    # No consent row at all (never answered for it, or erased): nothing to lock, only to name.
-    return db.session.get(Alumnus, alumnus_id, populate_existing=True), None
-
-
-def skip_reason(alumnus: Alumnus | None, consent: Consent | None) -> str | None:
-    """Why this person may not get the email now, or None: the one place that decides."""
-    if alumnus is None or alumnus.status is AlumnusStatus.ERASED:
-        return "erased"
-    if consent is None or consent.state is not ConsentState.GRANTED:
-        return "no-consent"
-    if alumnus.paused_at is not None:
-        return "paused"
-    if not alumnus.email:
-        return "no-address"
-    if is_suppressed(alumnus):
-        return "suppressed"
-    return None
-
-
-def claim(campaign_id: int, alumnus_id: int) -> int | None:
-    """Take the (campaign, alumnus) slot, committed; the delivery's id, or None when the
-    slot was taken before."""
-    dialect = postgresql if db.engine.dialect.name == "postgresql" else sqlite
-    delivery_id = db.session.scalar(
-        dialect.insert(Delivery)
-        .values(
-            campaign_id=campaign_id,
-            alumnus_id=alumnus_id,
-            status=DeliveryStatus.CLAIMED,
-            attempts=0,
-            created_at=utcnow(),
-        )
-        .on_conflict_do_nothing(index_elements=["campaign_id", "alumnus_id"])
-        .returning(Delivery.id)
-    )
-    db.session.commit()
-    return delivery_id
-
-
-def unclaim(delivery_id: int) -> None:
-    """Give the slot back: nothing was sent, so the person is still to be mailed."""
-    db.session.execute(
-        sa.delete(Delivery).where(
-            Delivery.id == delivery_id, Delivery.status == DeliveryStatus.CLAIMED
-        )
-    )
-    db.session.commit()
-
-
-def _finish(delivery_id: int, status: DeliveryStatus, reason: str | None) -> None:
-    db.session.execute(
-        sa.update(Delivery)
-        .where(Delivery.id == delivery_id, Delivery.status == DeliveryStatus.CLAIMED)
-        .values(status=status, reason=reason, finished_at=utcnow())
-    )
 
 
 def _wait(campaign_id: int, reason: str) -> None:

@@ -7,7 +7,8 @@ import smtplib
 import ssl
 import threading
 import uuid
-from email.message import EmailMessage
+from email import message_from_bytes, policy
+from email.message import EmailMessage, Message
 from pathlib import Path
 from typing import Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -16,7 +17,7 @@ from alumni.mail.message import PermanentFailure, TemporaryFailure
 
 
 class MailBackend(Protocol):
-    def send(self, message: EmailMessage) -> None:
+    def send(self, message: Message) -> None:
         """Hand over one message, or raise ``TemporaryFailure`` or ``PermanentFailure``."""
 
     def close(self) -> None:
@@ -27,15 +28,16 @@ class MailBackend(Protocol):
 
 
 class MemoryBackend:
-    """Keeps messages in a list: for unit tests."""
+    """Keeps messages in a list, as a recipient's mail program reads them: for unit tests."""
 
     def __init__(self) -> None:
         self.outbox: list[EmailMessage] = []
         self._lock = threading.Lock()
 
-    def send(self, message: EmailMessage) -> None:
+    def send(self, message: Message) -> None:
+        received = message_from_bytes(message.as_bytes(), policy=policy.default)
         with self._lock:
-            self.outbox.append(message)
+            self.outbox.append(received)  # type: ignore[arg-type]
 
     def close(self) -> None:
         pass
@@ -50,7 +52,7 @@ class OutboxBackend:
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
 
-    def send(self, message: EmailMessage) -> None:
+    def send(self, message: Message) -> None:
         self.path.mkdir(parents=True, exist_ok=True)
         name = f"{uuid.uuid1().hex}.eml"  # time-ordered, so the listing sorts by sending
         partial = self.path / f".{name}.part"
@@ -108,7 +110,7 @@ class SMTPBackend:
                 self._open.add(connection)
         return connection
 
-    def send(self, message: EmailMessage) -> None:
+    def send(self, message: Message) -> None:
         reused = getattr(self._local, "connection", None) is not None
         try:
             try:

@@ -6,7 +6,7 @@ one-click unsubscribe that mail providers will trust.
 
 from __future__ import annotations
 
-from email.message import EmailMessage
+from email.message import Message
 from pathlib import Path
 
 import dkim
@@ -23,7 +23,7 @@ class Signer:
         self.selector = selector.encode()
         self.domain = domain.encode()
 
-    def sign(self, message: EmailMessage) -> None:
+    def sign(self, message: Message) -> None:
         """Add a DKIM-Signature header over the message as it will be sent."""
         present = {name.lower().encode() for name in message}
         headers = [name for name in SIGNED_HEADERS if name in present]
