@@ -31,7 +31,7 @@ from flask import current_app
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import lazyload
 
-from alumni import mail
+from alumni import mail, opens
 from alumni.campaigns.audience import audience_ids
 from alumni.campaigns.content import CampaignSnapshot, campaign_email, recipient_for
 from alumni.campaigns.service import requeue_pending_batches
@@ -279,7 +279,7 @@ def deliver(campaign: CampaignSnapshot, alumnus_id: int, tally: Counter[tuple[st
         tally["alumni_emails_skipped", reason] += 1
         return reason
     recipient = recipient_for(alumnus, campaign, consent.changed_at)
-    email = campaign_email(campaign, recipient, campaign.body_html)
+    email = campaign_email(campaign, recipient, campaign.body_html, opens.pixel_url(campaign))
     throttle().wait()
     try:
         mail.send(email)

@@ -7,6 +7,7 @@ import smtplib
 import ssl
 import threading
 import uuid
+from copy import deepcopy
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Protocol
@@ -45,7 +46,11 @@ class MemoryBackend:
 
 
 class OutboxBackend:
-    """Writes each message as an ``.eml`` file, for the dev outbox page."""
+    """Writes each message as an ``.eml`` file, for the dev outbox page.
+
+    A stored copy names its recipient, so it keeps no open-tracking token (I7): the pixel's
+    address is replaced by one that is never counted.
+    """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
@@ -54,7 +59,7 @@ class OutboxBackend:
         self.path.mkdir(parents=True, exist_ok=True)
         name = f"{uuid.uuid1().hex}.eml"  # time-ordered, so the listing sorts by sending
         partial = self.path / f".{name}.part"
-        partial.write_bytes(message.as_bytes())
+        partial.write_bytes(_without_pixel(message).as_bytes())
         partial.replace(self.path / name)
 
     def close(self) -> None:
@@ -62,6 +67,21 @@ class OutboxBackend:
 
     def close_all(self) -> None:
         pass
+
+
+def _without_pixel(message: EmailMessage) -> EmailMessage:
+    from alumni.opens.tokens import without_pixel
+
+    html_part = message.get_body(preferencelist=("html",))
+    if html_part is None:
+        return message
+    html = html_part.get_content()
+    kept = without_pixel(html)
+    if kept == html:
+        return message
+    copy = deepcopy(message)
+    copy.get_body(preferencelist=("html",)).set_content(kept, subtype="html", charset="utf-8")
+    return copy
 
 
 class SMTPBackend:
