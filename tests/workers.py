@@ -57,6 +57,26 @@ def start_worker(env: dict, log: Path, processes: int = 1, threads: int = 2) -> 
         )
 
 
+def start_web(env: dict, log: Path, port: int) -> subprocess.Popen:
+    """The web process as in production: gunicorn with ``gunicorn.conf.py`` (two workers)."""
+    command = [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"]
+    web_env = {
+        **env,
+        "GUNICORN_BIND": f"127.0.0.1:{port}",
+        "WEB_CONCURRENCY": "2",
+        "GUNICORN_THREADS": "2",
+    }
+    with log.open("ab") as handle:
+        return subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env=web_env,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
 def kill_hard(process: subprocess.Popen) -> None:
     """kill -9 the worker and its children: no cleanup, no acknowledgements."""
     os.killpg(process.pid, signal.SIGKILL)
