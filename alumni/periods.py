@@ -36,14 +36,6 @@ class Timeline:
     starts: list[datetime]
     series: dict[str, list[int]]
 
-    def rows(self) -> list[tuple[datetime, list[int]]]:
-        """(start, counts in the order of ``series``) per period: for a table."""
-        names = list(self.series)
-        return [
-            (start, [self.series[name][index] for name in names])
-            for index, start in enumerate(self.starts)
-        ]
-
 
 def choose_step(first: datetime, last: datetime, finest: Step) -> Step:
     steps = list(Step)

@@ -24,8 +24,10 @@ from alumni.opens.report import (
     Opens,
     OpensOverTime,
     campaign_opens,
+    is_tracked,
     opens_by_campaign,
     opens_over_time,
+    sent_by_campaign,
 )
 from alumni.opens.tokens import make_token, parse_token
 
@@ -35,10 +37,12 @@ __all__ = [
     "campaign_opens",
     "flush_opens",
     "init_app",
+    "is_tracked",
     "opens_by_campaign",
     "opens_over_time",
     "pixel_url",
     "record_open",
+    "sent_by_campaign",
 ]
 
 log = logging.getLogger(__name__)

@@ -49,17 +49,11 @@ def campaign_opens(campaign: Campaign) -> Opens | None:
 
 def opens_by_campaign(campaigns: Sequence[Campaign]) -> dict[int, Opens | None]:
     """``campaign_opens`` for many campaigns in two queries: for lists."""
-    reported = [campaign.id for campaign in campaigns if _tracked(campaign)]
+    reported = [campaign.id for campaign in campaigns if is_tracked(campaign)]
     result: dict[int, Opens | None] = {campaign.id: None for campaign in campaigns}
     if not reported:
         return result
-    sent = dict(
-        db.session.execute(
-            sa.select(Delivery.campaign_id, sa.func.count())
-            .where(Delivery.campaign_id.in_(reported), Delivery.status == DeliveryStatus.SENT)
-            .group_by(Delivery.campaign_id)
-        ).all()
-    )
+    sent = sent_by_campaign(reported)
     sums = {
         campaign_id: (total, unique)
         for campaign_id, total, unique in db.session.execute(
@@ -81,6 +75,22 @@ def opens_by_campaign(campaigns: Sequence[Campaign]) -> dict[int, Opens | None]:
     return result
 
 
+def sent_by_campaign(campaign_ids: Sequence[int]) -> dict[int, int]:
+    """Emails sent per campaign (a campaign with none is left out)."""
+    return dict(
+        db.session.execute(
+            sa.select(Delivery.campaign_id, sa.func.count())
+            .where(Delivery.campaign_id.in_(campaign_ids), Delivery.status == DeliveryStatus.SENT)
+            .group_by(Delivery.campaign_id)
+        ).all()
+    )
+
+
+def is_tracked(campaign: Campaign) -> bool:
+    """Whether the campaign's opens are counted: tracking on, for it and the installation."""
+    return bool(current_app.config["OPEN_TRACKING"] and campaign.tracking)
+
+
 def opens_over_time(campaign: Campaign) -> OpensOverTime | None:
     """Opens per hour (per day or week when they span longer), in the school's time zone;
     None when not reported or when nothing was opened yet."""
@@ -95,7 +105,3 @@ def opens_over_time(campaign: Campaign) -> OpensOverTime | None:
     points += [(hour, UNIQUE, unique) for hour, _, unique in rows]
     zone = ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
     return timeline(points, (TOTAL, UNIQUE), Step.HOUR, zone)
-
-
-def _tracked(campaign: Campaign) -> bool:
-    return bool(current_app.config["OPEN_TRACKING"] and campaign.tracking)

@@ -2,4 +2,4 @@ from flask import Blueprint
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 
-from alumni.staff import routes  # noqa: E402, F401
+from alumni.staff import insights, routes  # noqa: E402, F401
