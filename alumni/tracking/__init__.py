@@ -17,8 +17,11 @@ class NoCookieForThePixel(SecureCookieSessionInterface):
 
 
 @bp.record_once
-def _no_cookie(state: object) -> None:
+def _keep_opens_private(state: object) -> None:
+    from alumni.access_log import quiet_dev_server
+
     state.app.session_interface = NoCookieForThePixel()  # type: ignore[attr-defined]
+    quiet_dev_server()
 
 
 from alumni.tracking import routes  # noqa: E402, F401
