@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def create_app(config: Mapping[str, Any] | None = None, instance_path: str | None = None) -> Flask:
     """Build the app; ``config`` overrides what the environment says (tests use it)."""
-    from alumni import cli, i18n, mail, metrics, opens, security
+    from alumni import cli, i18n, mail, metrics, opens, security, tracking
     from alumni.config import load_config
     from alumni.extensions import csrf, db, limiter, migrate
     from alumni.staff import access as staff_access
@@ -46,6 +46,7 @@ def create_app(config: Mapping[str, Any] | None = None, instance_path: str | Non
 
     worker.init_app(app)
     _register_blueprints(app)
+    tracking.init_app(app)
     cli.init_app(app)
     return app
 
@@ -57,7 +58,6 @@ def _register_blueprints(app: Flask) -> None:
     from alumni.errors import bp as errors_bp
     from alumni.ops import bp as ops_bp
     from alumni.staff import bp as staff_bp
-    from alumni.tracking import bp as tracking_bp
 
     app.register_blueprint(errors_bp)
     app.register_blueprint(alumni_bp)
@@ -65,4 +65,3 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(dev_bp)
     app.register_blueprint(staff_bp)
     app.register_blueprint(ops_bp)
-    app.register_blueprint(tracking_bp)

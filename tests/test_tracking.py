@@ -15,7 +15,7 @@ from alumni import emails, opens
 from alumni.extensions import db
 from alumni.models import Campaign, OpenCount, OpenedToken
 from alumni.opens.tokens import make_token
-from alumni.tracking.routes import PIXEL
+from alumni.tracking import PIXEL
 from tests.dumps import database_dump
 from tests.factories import make_alumnus, make_campaign
 from tests.opens_helpers import html_of, pixel_paths, send_campaign, text_of, token_of
@@ -174,3 +174,31 @@ def test_invitations_and_service_mail_carry_no_pixel(app):
     alumnus = make_alumnus()
     for email in (emails.invitation(alumnus), emails.fresh_link(alumnus)):
         assert "/o/" not in email.html and "<img" not in email.html
+
+
+def test_head_answers_the_headers_and_counts_nothing(client, campaign, outbox):
+    response = client.head(pixel_paths(outbox)[0])
+    assert response.status_code == 200 and response.data == b""
+    assert response.headers["Content-Type"] == "image/gif"
+    assert totals(campaign.id) == (0, 0)
+
+
+@pytest.mark.parametrize("method", ["POST", "PUT", "DELETE"])
+def test_other_methods_are_not_the_pixel_and_no_error(client, campaign, outbox, method):
+    response = client.open(pixel_paths(outbox)[0], method=method)
+    assert 400 <= response.status_code < 500
+    assert totals(campaign.id) == (0, 0)
+
+
+def test_when_the_campaign_key_cannot_be_read_the_answer_is_still_the_gif(
+    app, client, outbox, monkeypatch, caplog
+):
+    send_campaign(app, 1)
+    path = pixel_paths(outbox)[0]
+
+    def broken(campaign_id):
+        raise sa.exc.OperationalError("SELECT", {}, Exception("gone"))
+
+    monkeypatch.setattr(app.extensions["opens.keys"], "key", broken)
+    assert_is_the_pixel(client.get(path))
+    assert "open not counted: OperationalError" in caplog.text

@@ -76,10 +76,10 @@ def record_open(text: str) -> bool:
     token = parse_token(text)
     if token is None:
         return False
-    key = current_app.extensions["opens.keys"].key(token.campaign_id)
-    if key is None or not token.is_signed_with(key):
-        return False
     try:
+        key = current_app.extensions["opens.keys"].key(token.campaign_id)
+        if key is None or not token.is_signed_with(key):
+            return False
         current_app.extensions["opens"].record(
             token.campaign_id, token.digest, counting.hour_of(utcnow())
         )
