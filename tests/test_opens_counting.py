@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import redis
 import sqlalchemy as sa
 
 from alumni.extensions import db
@@ -65,7 +67,7 @@ def test_opens_of_a_deleted_campaign_are_dropped(campaign):
 def redis_counter(app):
     require("Redis", *redis_available())
     namespace = f"alumni-test-{uuid.uuid4().hex[:8]}"
-    yield RedisCounter(REDIS_URL, namespace)
+    yield RedisCounter(REDIS_URL, namespace, push_every=None)  # pushed by hand here
     clear_namespace(namespace)
 
 
@@ -148,6 +150,68 @@ def test_applied_flush_ids_are_forgotten_after_a_day(campaign, redis_counter):
     db.session.commit()
     redis_counter.flush()
     assert db.session.scalar(sa.select(sa.func.count()).select_from(OpenFlush)) == 0
+
+
+@pytest.mark.redis
+def test_a_web_process_pushes_its_opens_to_redis_in_one_go(campaign, redis_counter):
+    for digest in ("a" * 32, "a" * 32, "b" * 32):
+        redis_counter.record(campaign.id, digest, NINE)
+    assert redis_counter.redis.exists(redis_counter.pending) == 0  # only in this process
+    assert redis_counter.push() == 3
+    fields = redis_counter.redis.hgetall(redis_counter.pending)
+    hour = str(int(NINE.timestamp()) // 3600).encode()
+    assert fields == {
+        f"t|{campaign.id}|{hour.decode()}".encode(): b"3",
+        f"u|{campaign.id}|{'a' * 32}".encode(): hour,
+        f"u|{campaign.id}|{'b' * 32}".encode(): hour,
+    }
+    assert redis_counter.push() == 0
+
+
+@pytest.mark.redis
+def test_opens_wait_in_the_process_while_redis_does_not_answer(
+    campaign, redis_counter, monkeypatch, caplog
+):
+    redis_counter.record(campaign.id, "a" * 32, NINE)
+    push = redis_counter._push
+
+    def unreachable(*args, **kwargs):
+        raise redis.ConnectionError("refused")
+
+    monkeypatch.setattr(redis_counter, "_push", unreachable)
+    assert redis_counter.push() == 0  # and no exception
+    assert "opens not pushed yet, Redis does not answer: ConnectionError" in caplog.text
+    redis_counter.record(campaign.id, "a" * 32, TEN)
+    monkeypatch.setattr(redis_counter, "_push", push)
+    assert redis_counter.flush() == 2
+    assert counts() == {(campaign.id, NINE): (1, 1), (campaign.id, TEN): (1, 0)}
+
+
+@pytest.mark.redis
+def test_a_process_keeps_only_so_many_opens_for_an_absent_redis(
+    campaign, redis_counter, monkeypatch, caplog
+):
+    monkeypatch.setattr(counting, "MAX_BUFFERED", 2)
+    monkeypatch.setattr(redis_counter, "_push", lambda **kwargs: 1 / 0)
+    for digest in ("a" * 32, "b" * 32, "c" * 32):
+        redis_counter.record(campaign.id, digest, NINE)
+    redis_counter.push()
+    assert "opens dropped, Redis does not answer: ZeroDivisionError" in caplog.text
+    assert redis_counter.push() == 0
+
+
+@pytest.mark.redis
+def test_a_forked_worker_starts_with_an_empty_buffer(campaign, redis_counter):
+    """gunicorn forks its workers: a worker must not push its master's opens again."""
+    redis_counter.record(campaign.id, "a" * 32, NINE)
+    reading, writing = os.pipe()
+    child = os.fork()
+    if child == 0:  # the worker
+        os.write(writing, str(sum(redis_counter._totals.values())).encode())
+        os._exit(0)
+    os.waitpid(child, 0)
+    assert os.read(reading, 16) == b"0"
+    assert redis_counter.push() == 1  # the master's own
 
 
 def _later() -> float:

@@ -5,17 +5,23 @@ one to the unique count. Whether an open is a token's first is decided in the da
 inserting the token's digest into ``opened_tokens``: so a token opened again a week later, or
 after Redis lost its data, is still not counted as unique twice.
 
-With Redis, a pixel request costs one round trip: the open goes into one hash,
-``{namespace}:opens:pending`` (``t|campaign|hour`` -> opens, ``u|campaign|digest`` -> hour of
-the first open). The scheduler's flush renames that hash to a key of its own (atomic, so two
-schedulers never take the same opens), writes it to the database, and deletes it. The flush's
-id is written in the same transaction (``open_flushes``): a flush whose scheduler died after
-the commit is not applied again, one that died before it is applied by a later flush.
+With Redis, a pixel request costs no round trip: each web process adds its opens up in memory
+(digests, never tokens) and pushes them every ``PUSH_SECONDS``, and when it exits, in one
+command into one hash, ``{namespace}:opens:pending`` (``t|campaign|hour`` -> opens,
+``u|campaign|digest`` -> hour of the first open). A web process killed hard loses at most its
+last ``PUSH_SECONDS`` of opens. The scheduler's flush renames that hash to a key of its own
+(atomic, so two schedulers never take the same opens), writes it to the database, and deletes
+it. The flush's id is written in the same transaction (``open_flushes``): a flush whose
+scheduler died after the commit is not applied again, one that died before it is applied by a
+later flush.
 """
 
 from __future__ import annotations
 
+import atexit
 import logging
+import os
+import threading
 import time
 import uuid
 from collections import Counter, defaultdict
@@ -39,6 +45,11 @@ STALE_FLUSH_SECONDS = 300
 # Applied flush ids are kept far longer than a flush can be stale, then forgotten.
 KEEP_FLUSH_IDS = timedelta(days=1)
 ROWS_PER_STATEMENT = 500
+# How often a web process pushes the opens it counted to Redis.
+PUSH_SECONDS = 0.5
+# Fields per push command; and what a web process keeps while Redis does not answer.
+FIELDS_PER_PUSH = 5_000
+MAX_BUFFERED = 100_000
 
 Hour = datetime
 # (campaign id, hour) -> opens; campaign id -> {digest: hour of its first open}
@@ -69,6 +80,14 @@ class DatabaseCounter:
         return 0
 
 
+# A web process's opens, in one command: KEYS pending; ARGV the number n of totals, n pairs
+# (total's field, opens), then pairs (token's field, hour of its first open).
+PUSH = """
+local n = tonumber(ARGV[1])
+for i = 2, 2 * n, 2 do redis.call('HINCRBY', KEYS[1], ARGV[i], ARGV[i + 1]) end
+for i = 2 * n + 2, #ARGV, 2 do redis.call('HSETNX', KEYS[1], ARGV[i], ARGV[i + 1]) end
+"""
+
 # Take the pending hash, if there is one, and note when: KEYS pending, flushing, flushes;
 # ARGV time, flush id.
 TAKE_PENDING = """
@@ -80,25 +99,87 @@ return 1
 
 
 class RedisCounter:
-    def __init__(self, url: str, namespace: str) -> None:
+    def __init__(self, url: str, namespace: str, push_every: float | None = PUSH_SECONDS) -> None:
+        """``push_every`` None: no pushing thread, ``push()`` is called by hand (tests)."""
         import redis
 
         self.redis = redis.Redis.from_url(url, socket_timeout=2)
         self.prefix = f"{namespace}:opens"
         self.pending = f"{self.prefix}:pending"
         self.flushes = f"{self.prefix}:flushes"
+        self.push_every = push_every
+        self._push = self.redis.register_script(PUSH)
         self._take_pending = self.redis.register_script(TAKE_PENDING)
+        self._reset()
+        # gunicorn forks its workers: each starts with an empty buffer and a pusher of its own.
+        os.register_at_fork(after_in_child=self._reset)
+
+    def _reset(self) -> None:
+        self._lock = threading.Lock()
+        # One push at a time: the push at exit waits for one the pushing thread has begun,
+        # which would otherwise die with the process halfway.
+        self._push_lock = threading.Lock()
+        self._totals: Counter[str] = Counter()
+        self._first_opens: dict[str, int] = {}
+        self._pushing = False
 
     def flushing(self, flush_id: str) -> str:
         return f"{self.prefix}:flushing:{flush_id}"
 
     def record(self, campaign_id: int, digest: str, hour: Hour) -> None:
-        pipe = self.redis.pipeline(transaction=False)
-        pipe.hincrby(self.pending, f"t|{campaign_id}|{_epoch_hour(hour)}", 1)
-        pipe.hsetnx(self.pending, f"u|{campaign_id}|{digest}", _epoch_hour(hour))
-        pipe.execute()
+        epoch_hour = _epoch_hour(hour)
+        with self._lock:
+            self._totals[f"t|{campaign_id}|{epoch_hour}"] += 1
+            self._first_opens.setdefault(f"u|{campaign_id}|{digest}", epoch_hour)
+            if not self._pushing and self.push_every is not None:
+                self._pushing = True
+                threading.Thread(target=self._push_often, name="opens-push", daemon=True).start()
+                atexit.register(self.push)
+
+    def _push_often(self) -> None:
+        while True:
+            time.sleep(self.push_every or PUSH_SECONDS)
+            self.push()
+
+    def push(self) -> int:
+        """Hand the opens counted in this process to Redis; returns how many. Never raises:
+        when Redis does not answer, they are kept for the next push (up to a limit)."""
+        with self._push_lock:
+            return self._push_now()
+
+    def _push_now(self) -> int:
+        with self._lock:
+            totals, first_opens = self._totals, self._first_opens
+            self._totals, self._first_opens = Counter(), {}
+        if not totals:
+            return 0
+        # Tokens first, the totals with the last part: a push that fails halfway is simply
+        # done again (a token's field is only ever set once).
+        tokens = list(_pairs(first_opens.items()))
+        step = 2 * FIELDS_PER_PUSH
+        parts = [tokens[start : start + step] for start in range(0, len(tokens), step)]
+        try:
+            for part in parts[:-1]:
+                self._push(keys=[self.pending], args=[0, *part])
+            last = [len(totals), *_pairs(totals.items()), *(parts[-1] if parts else [])]
+            self._push(keys=[self.pending], args=last)
+        except Exception as error:  # Redis is away: keep them, within reason
+            self._keep(totals, first_opens, error)
+            return 0
+        return sum(totals.values())
+
+    def _keep(self, totals: Counter[str], first_opens: dict[str, int], error: Exception) -> None:
+        with self._lock:
+            if len(self._first_opens) + len(first_opens) > MAX_BUFFERED:
+                log.warning("opens dropped, Redis does not answer: %s", type(error).__name__)
+                return
+            log.warning("opens not pushed yet, Redis does not answer: %s", type(error).__name__)
+            self._totals.update(totals)
+            for field, epoch_hour in first_opens.items():
+                self._first_opens[field] = min(epoch_hour, self._first_opens.get(field, epoch_hour))
 
     def flush(self, now: float | None = None) -> int:
+        self.push()  # what this process counted itself (tests; the scheduler counts nothing)
         now = time.time() if now is None else now
         flush_id = uuid.uuid4().hex
         taken = self._take_pending(
@@ -214,6 +295,12 @@ def _dialect() -> ModuleType:
 def _chunks(items: list) -> Iterable[list]:
     for start in range(0, len(items), ROWS_PER_STATEMENT):
         yield items[start : start + ROWS_PER_STATEMENT]
+
+
+def _pairs(items: Iterable[tuple[str, int]]) -> Iterable[str | int]:
+    for field, value in items:
+        yield field
+        yield value
 
 
 def _epoch_hour(hour: Hour) -> int:
