@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import redis
+from gunicorn import version_info as gunicorn_version
 
 from tests.conftest import REDIS_URL, TEST_KEYS
 
@@ -60,6 +61,8 @@ def start_worker(env: dict, log: Path, processes: int = 1, threads: int = 2) -> 
 def start_web(env: dict, log: Path, port: int) -> subprocess.Popen:
     """The web process as in production: gunicorn with ``gunicorn.conf.py`` (two workers)."""
     command = [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"]
+    if gunicorn_version >= (25, 1):  # its control socket in $HOME is shared by every run
+        command.insert(-1, "--no-control-socket")
     web_env = {
         **env,
         "GUNICORN_BIND": f"127.0.0.1:{port}",
