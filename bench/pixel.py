@@ -132,19 +132,15 @@ def open_counts(namespace: str, campaign_id: int, redis: bool) -> tuple[int, int
         from alumni.extensions import db
         from alumni.models import OpenCount
         from alumni.opens import flush_opens
+        from alumni.opens.report import open_totals
 
         flush_opens()
-        total, unique = db.session.execute(
-            sa.select(
-                sa.func.coalesce(sa.func.sum(OpenCount.total_opens), 0),
-                sa.func.coalesce(sa.func.sum(OpenCount.unique_opens), 0),
-            ).where(OpenCount.campaign_id == campaign_id)
-        ).one()
+        total, unique = open_totals([campaign_id]).get(campaign_id, (0, 0))
         db.session.execute(sa.delete(OpenCount))  # the next run starts from zero
         db.session.execute(sa.text("DELETE FROM opened_tokens"))
         db.session.commit()
         db.engine.dispose()
-    return int(total), int(unique)
+    return total, unique
 
 
 def wrk_script(paths: list[str], folder: Path) -> Path:

@@ -13,7 +13,8 @@ import sqlalchemy as sa
 
 from alumni import emails, opens
 from alumni.extensions import db
-from alumni.models import Campaign, OpenCount, OpenedToken
+from alumni.models import Campaign, OpenedToken
+from alumni.opens.report import open_totals
 from alumni.opens.tokens import make_token
 from alumni.tracking import PIXEL
 from tests.dumps import database_dump
@@ -23,13 +24,7 @@ from tests.opens_helpers import html_of, pixel_paths, send_campaign, text_of, to
 
 def totals(campaign_id: int) -> tuple[int, int]:
     db.session.expire_all()
-    total, unique = db.session.execute(
-        sa.select(
-            sa.func.coalesce(sa.func.sum(OpenCount.total_opens), 0),
-            sa.func.coalesce(sa.func.sum(OpenCount.unique_opens), 0),
-        ).where(OpenCount.campaign_id == campaign_id)
-    ).one()
-    return int(total), int(unique)
+    return open_totals([campaign_id]).get(campaign_id, (0, 0))
 
 
 def assert_is_the_pixel(response) -> None:

@@ -54,25 +54,31 @@ def opens_by_campaign(campaigns: Sequence[Campaign]) -> dict[int, Opens | None]:
     if not reported:
         return result
     sent = sent_by_campaign(reported)
-    sums = {
-        campaign_id: (total, unique)
+    sums = open_totals(reported)
+    threshold = current_app.config["OPENS_MIN_RECIPIENTS"]
+    for campaign_id in reported:
+        recipients = sent.get(campaign_id, 0)
+        if recipients >= threshold:
+            total, unique = sums.get(campaign_id, (0, 0))
+            result[campaign_id] = Opens(total, unique, recipients)
+    return result
+
+
+def open_totals(campaign_ids: Sequence[int]) -> dict[int, tuple[int, int]]:
+    """(total, unique) opens counted per campaign, whatever the threshold (a campaign without
+    any is left out). Not for showing: ``opens_by_campaign`` is."""
+    return {
+        campaign_id: (int(total), int(unique))
         for campaign_id, total, unique in db.session.execute(
             sa.select(
                 OpenCount.campaign_id,
                 sa.func.sum(OpenCount.total_opens),
                 sa.func.sum(OpenCount.unique_opens),
             )
-            .where(OpenCount.campaign_id.in_(reported))
+            .where(OpenCount.campaign_id.in_(campaign_ids))
             .group_by(OpenCount.campaign_id)
         )
     }
-    threshold = current_app.config["OPENS_MIN_RECIPIENTS"]
-    for campaign_id in reported:
-        recipients = sent.get(campaign_id, 0)
-        if recipients >= threshold:
-            total, unique = sums.get(campaign_id, (0, 0))
-            result[campaign_id] = Opens(int(total), int(unique), recipients)
-    return result
 
 
 def sent_by_campaign(campaign_ids: Sequence[int]) -> dict[int, int]:
