@@ -12,6 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from alumni import emails, opens
+from alumni.config import load_config
 from alumni.extensions import db
 from alumni.models import Campaign, OpenedToken
 from alumni.opens.report import open_totals
@@ -197,3 +198,11 @@ def test_when_the_campaign_key_cannot_be_read_the_answer_is_still_the_gif(
     monkeypatch.setattr(app.extensions["opens.keys"], "key", broken)
     assert_is_the_pixel(client.get(path))
     assert "open not counted: OperationalError" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("value", "on"), [(None, True), ("on", True), ("1", True), ("off", False), ("0", False)]
+)
+def test_open_tracking_is_on_unless_switched_off(tmp_path, value, on):
+    environ = {} if value is None else {"OPEN_TRACKING": value}
+    assert load_config(tmp_path, environ)["OPEN_TRACKING"] is on
