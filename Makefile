@@ -44,3 +44,4 @@ format: $(STAMP) ## Format and fix what ruff can
 
 bench: install ## Run the benchmarks in bench/ (see docs/benchmarks.md)
 	$(BIN)/python bench/import.py --rows 100000
+	$(BIN)/python bench/pixel.py --seconds 20 --rounds 3

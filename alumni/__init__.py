@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def create_app(config: Mapping[str, Any] | None = None, instance_path: str | None = None) -> Flask:
     """Build the app; ``config`` overrides what the environment says (tests use it)."""
-    from alumni import cli, i18n, mail, metrics, security
+    from alumni import cli, i18n, mail, metrics, opens, security, tracking
     from alumni.config import load_config
     from alumni.extensions import csrf, db, limiter, migrate
     from alumni.staff import access as staff_access
@@ -40,11 +40,13 @@ def create_app(config: Mapping[str, Any] | None = None, instance_path: str | Non
     staff_access.init_app(app)
     mail.init_app(app)
     metrics.init_app(app)
+    opens.init_app(app)
 
     import worker
 
     worker.init_app(app)
     _register_blueprints(app)
+    tracking.init_app(app)
     cli.init_app(app)
     return app
 

@@ -1,12 +1,14 @@
 """gunicorn's access log without what would tie a line to a person.
 
 Links in emails carry a signed token in their path: the token is replaced by ``[token]``.
-Open-tracking requests (``/o/...``) are not logged at all. Query strings and client
-addresses are left out by the format in ``gunicorn.conf.py``.
+Open-tracking requests (``/o/...``) are not logged at all, also not by the development server
+(``flask run``). Query strings and client addresses are left out by the format in
+``gunicorn.conf.py``.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from typing import Any
 
@@ -30,3 +32,22 @@ class PrivacyLogger(Logger):
             return
         cleaned = {**environ, "PATH_INFO": path, "QUERY_STRING": "", "RAW_URI": path}
         super().access(resp, req, cleaned, request_time)
+
+
+class DevServerFilter(logging.Filter):
+    """The development server's request log (werkzeug) leaves open-tracking requests out."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        arguments = record.args if isinstance(record.args, tuple) else ()
+        return not any(
+            isinstance(argument, str) and f" {prefix}" in argument
+            for argument in arguments
+            for prefix in UNLOGGED_PREFIXES
+        )
+
+
+def quiet_dev_server() -> None:
+    """Attach ``DevServerFilter`` to werkzeug's logger, once per process."""
+    werkzeug_log = logging.getLogger("werkzeug")
+    if not any(isinstance(known, DevServerFilter) for known in werkzeug_log.filters):
+        werkzeug_log.addFilter(DevServerFilter())

@@ -138,7 +138,8 @@ def worker_command(processes: int, threads: int) -> None:
 
 @click.command("scheduler")
 def scheduler_command() -> None:
-    """Run the scheduler: start due campaigns and queue again work lost by a crash."""
+    """Run the scheduler: start due campaigns, queue again work lost by a crash, and move
+    open counts from Redis into the database."""
     from worker import scheduler
 
     stop = threading.Event()

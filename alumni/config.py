@@ -78,6 +78,9 @@ def load_config(instance_path: Path, environ: Mapping[str, str] = os.environ) ->
             "ERASURE_LEDGER_PATH", str(instance_path / "erasure-ledger.jsonl")
         ),
         "OPENS_MIN_RECIPIENTS": int(env("OPENS_MIN_RECIPIENTS", "10")),
+        # Open tracking for the whole installation: off, campaign emails carry no pixel and
+        # no open is counted or reported.
+        "OPEN_TRACKING": env("OPEN_TRACKING", "on").strip().lower() in TRUE_WORDS,
         "LINK_MAX_AGE_DAYS": int(env("LINK_MAX_AGE_DAYS", "30")),
         "INVITE_TTL_DAYS": int(env("INVITE_TTL_DAYS", "60")),
         # Shown on the consent form and stored with every piece of consent evidence.

@@ -51,3 +51,22 @@ def test_an_access_line_has_no_token_address_or_query(caplog):
     line = " ".join(record.getMessage() for record in caplog.records)
     assert "/preferences/[token]" in line
     assert TOKEN not in line and "198.51.100.7" not in line and "lang=en" not in line
+
+
+def test_the_development_server_does_not_log_open_tracking(app, caplog):
+    """``flask run`` (werkzeug) logs each request; the pixel's are left out."""
+    from werkzeug._internal import _log
+
+    line = '127.0.0.1 - - [01/Dec/2026 09:00:00] "%s" %s %s\n'
+    with caplog.at_level(logging.INFO, logger="werkzeug"):
+        _log(
+            "info",
+            line,
+            "GET /o/AAAAAWRhiU_RObu43FM9c240sJeThFBvCvmE_5XE8SE64HQK.gif HTTP/1.1",
+            "200",
+            "-",
+        )
+        _log("info", line, "GET /link HTTP/1.1", "200", "-")
+    logged = caplog.text
+    assert "/link" in logged
+    assert "/o/" not in logged

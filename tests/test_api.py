@@ -27,6 +27,7 @@ from alumni.models import (
 )
 from alumni.purposes import Purpose
 from tests.factories import answer, make_alumnus, make_campaign, make_staff
+from tests.opens_helpers import pixel_paths, send_campaign
 
 API = "/api/v1"
 DRAFT = {"purpose": "events", "subject": "Alumnidag 2027", "body": "Kom naar de **alumnidag**."}
@@ -237,6 +238,26 @@ def test_counts_are_sent_failed_and_skipped_by_reason(client, headers):
         "skipped": {"no-consent": 2, "suppressed": 1},
     }
     assert response.json["opens"] is None
+
+
+@pytest.mark.parametrize(("threshold", "opens"), [(3, {"total": 3, "unique": 2}), (4, None)])
+def test_opens_are_reported_from_the_threshold(
+    app, client, headers, outbox, document, threshold, opens
+):
+    app.config["OPENS_MIN_RECIPIENTS"] = threshold
+    campaign = send_campaign(app, 3)
+    first, second, _ = pixel_paths(outbox)
+    for path in (first, first, second):
+        assert client.get(path).status_code == 200
+
+    response = client.get(f"{API}/campaigns/{campaign.id}", headers=headers)
+
+    assert response.json["counts"]["sent"] == 3
+    assert response.json["opens"] == opens
+    schema = response_schema(document, "/campaigns/{campaign_id}", "get", 200)
+    assert conforms(response.json, schema, document) == []
+    listed = client.get(f"{API}/campaigns", headers=headers).json["campaigns"]
+    assert listed[0]["opens"] == opens
 
 
 def test_list_is_newest_first_and_paginated(client, headers):

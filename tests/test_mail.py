@@ -17,6 +17,7 @@ from alumni.mail import (
     TemporaryFailure,
     build_message,
 )
+from alumni.opens.tokens import make_token
 from tests.conftest import SMTPSink, free_port
 
 SENDER = "Alumnibureau <alumni@school.example>"
@@ -84,6 +85,23 @@ def test_every_backend_delivers_the_message_intact(backend_and_reader):
     assert first["Message-ID"] and first["Date"]
     assert first.get_body(preferencelist=("plain",)).get_content().strip() == "Tekst met é"
     assert "HTML met é" in first.get_body(preferencelist=("html",)).get_content()
+
+
+def test_the_dev_outbox_keeps_no_pixel_token(tmp_path):
+    """A stored copy names its recipient: it must not hold the token of the pixel (I7)."""
+    token = make_token(1, "k" * 64)
+    html = f'<p>Hallo</p><img src="http://alumni.test/o/{token}.gif" width="1" alt="">'
+    message = build_message(Email("iemand@alumni.example", "Nieuws", "Tekst", html), SENDER)
+    backend = OutboxBackend(tmp_path / "outbox")
+    backend.send(message)
+    (stored,) = read_back_outbox(backend)
+    stored_html = stored.get_body(preferencelist=("html",)).get_content()
+    assert token not in stored_html  # decoded: quoted-printable would break the token up
+    assert "/o/kept-out.gif" in stored_html
+    assert stored["To"] == "iemand@alumni.example" and stored["Subject"] == "Nieuws"
+    # The message that leaves is not changed.
+    leaving = message_from_bytes(message.as_bytes(), policy=policy.default)
+    assert token in leaving.get_body(preferencelist=("html",)).get_content()
 
 
 def test_header_values_from_data_cannot_add_headers():

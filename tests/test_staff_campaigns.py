@@ -377,3 +377,15 @@ def test_the_list_pages_through_the_campaigns(app, client, officer):
     second = page(client.get("/staff/campaigns?page=2"))
     assert "Campagne 02" in second and "Campagne 22" not in second
     assert client.get("/staff/campaigns?page=x").status_code == 200
+
+
+def test_a_sent_campaign_shows_its_opens_and_links_to_them(app, client, officer, monkeypatch):
+    from alumni import opens
+
+    campaign = make_campaign()
+    campaign.status = CampaignStatus.SENT
+    db.session.commit()
+    monkeypatch.setattr("alumni.staff.campaigns.campaign_opens", lambda c: opens.Opens(30, 12, 40))
+    html = page(client.get(f"/staff/campaigns/{campaign.id}"))
+    assert "12 people opened it (30%), 30 opens in all; never who." in html
+    assert f"/staff/insights/campaigns/{campaign.id}" in html

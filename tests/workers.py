@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import redis
+from gunicorn import version_info as gunicorn_version
 
 from tests.conftest import REDIS_URL, TEST_KEYS
 
@@ -46,6 +47,20 @@ def start_worker(env: dict, log: Path, processes: int = 1, threads: int = 2) -> 
         sys.executable, "-m", "dramatiq", "worker.tasks",
         "--processes", str(processes), "--threads", str(threads),
     ]  # fmt: skip
+    return start(command, env, log)
+
+
+def start_web(env: dict, log: Path, port: int) -> subprocess.Popen:
+    """The web process as in production: gunicorn with ``gunicorn.conf.py`` (two workers)."""
+    command = [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"]
+    if gunicorn_version >= (25, 1):  # its control socket in $HOME is shared by every run
+        command.insert(-1, "--no-control-socket")
+    web = {"GUNICORN_BIND": f"127.0.0.1:{port}", "WEB_CONCURRENCY": "2", "GUNICORN_THREADS": "2"}
+    return start(command, {**env, **web}, log)
+
+
+def start(command: list[str], env: dict, log: Path) -> subprocess.Popen:
+    """A process in a session of its own (killed as a group), its output appended to ``log``."""
     with log.open("ab") as handle:  # the child keeps its own copy of the descriptor
         return subprocess.Popen(
             command,

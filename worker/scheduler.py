@@ -1,4 +1,5 @@
-"""The scheduler: runs the campaign tick every ``TICK_SECONDS``.
+"""The scheduler: runs the campaign tick every ``TICK_SECONDS``, and moves the opens counted
+in Redis into the database.
 
 In production it is a process of its own (``flask --app wsgi scheduler``); more than one may
 run, because the tick is idempotent and locks what it changes. In embedded mode the web
@@ -18,15 +19,18 @@ log = logging.getLogger(__name__)
 def run(app: Flask, stop: threading.Event) -> None:
     from alumni.campaigns.sending import tick
     from alumni.extensions import db
+    from alumni.opens import flush_opens
 
     interval = app.config["TICK_SECONDS"]
     while not stop.is_set():
         with app.app_context():
-            try:
-                tick()
-            except Exception as error:  # keep ticking: the next tick repairs what this missed
-                db.session.rollback()
-                log.error("tick failed: %s", type(error).__name__)
+            # Each step on its own: counting opens must never hold up sending, nor the reverse.
+            for step, name in ((tick, "tick"), (flush_opens, "flushing opens")):
+                try:
+                    step()
+                except Exception as error:  # keep ticking: the next tick repairs what this missed
+                    db.session.rollback()
+                    log.error("%s failed: %s", name, type(error).__name__)
         stop.wait(interval)
 
 

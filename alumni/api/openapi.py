@@ -42,7 +42,10 @@ Every error answers `{"error": "…"}` with a 4xx status, also an unknown URL (4
 method (405). Times are ISO 8601; times sent without an offset are read as Europe/Amsterdam
 time, and times are answered in UTC.
 
-Open tracking is not built yet: `opens` is always `null` for now."""
+`opens` counts the opens of a campaign's emails (`total`, and `unique`: emails opened at least
+once), never who opened. It is `null` when the campaign sent fewer than OPENS_MIN_RECIPIENTS
+emails (default 10), and when open tracking is off for the campaign (`tracking`) or for the
+installation (OPEN_TRACKING). With Redis, counts reach the API within one scheduler tick."""
 
 
 def _ref(name: str) -> Schema:
@@ -263,7 +266,13 @@ SCHEMAS: Schema = {
                 ),
                 "examples": [SEND_AT_EXAMPLE],
             },
-            "tracking": {"type": "boolean", "default": True},
+            "tracking": {
+                "type": "boolean",
+                "default": True,
+                "description": (
+                    "Count opens with a pixel that is never stored against its recipient."
+                ),
+            },
         },
     },
     "Schedule": {
@@ -300,8 +309,12 @@ SCHEMAS: Schema = {
         "required": ["total", "unique"],
         "additionalProperties": False,
         "properties": {
-            "total": {"type": "integer", "minimum": 0},
-            "unique": {"type": "integer", "minimum": 0},
+            "total": {"type": "integer", "minimum": 0, "description": "Every open."},
+            "unique": {
+                "type": "integer",
+                "minimum": 0,
+                "description": "Emails opened at least once.",
+            },
         },
     },
     "Campaign": {
@@ -340,8 +353,8 @@ SCHEMAS: Schema = {
             "opens": {
                 "oneOf": [_ref("Opens"), {"type": "null"}],
                 "description": (
-                    "Open counts; null below OPENS_MIN_RECIPIENTS recipients. Open tracking "
-                    "is not built yet: always null for now."
+                    "Open counts; null below OPENS_MIN_RECIPIENTS emails sent, or with "
+                    "tracking off."
                 ),
             },
         },

@@ -7,6 +7,7 @@ from typing import Any
 
 from alumni.campaigns.service import counts
 from alumni.models import Campaign
+from alumni.opens import campaign_opens
 
 
 def campaign_json(campaign: Campaign) -> dict[str, Any]:
@@ -24,9 +25,14 @@ def campaign_json(campaign: Campaign) -> dict[str, Any]:
         "started_at": _time(campaign.started_at),
         "finished_at": _time(campaign.finished_at),
         "counts": counts(campaign, with_remaining=False).as_dict(),
-        # Open tracking is not built yet; then it stays null below OPENS_MIN_RECIPIENTS.
-        "opens": None,
+        "opens": _opens(campaign),
     }
+
+
+def _opens(campaign: Campaign) -> dict[str, int] | None:
+    """Null below OPENS_MIN_RECIPIENTS emails sent, and when tracking is off."""
+    opens = campaign_opens(campaign)
+    return None if opens is None else opens.as_dict()
 
 
 def _time(moment: datetime | None) -> str | None:

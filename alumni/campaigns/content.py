@@ -73,6 +73,8 @@ class CampaignSnapshot:
     subject: str
     body: str
     body_html: str
+    tracking: bool
+    tracking_key: str
 
     @classmethod
     def of(cls, campaign: Campaign) -> CampaignSnapshot:
@@ -82,6 +84,8 @@ class CampaignSnapshot:
             campaign.subject,
             campaign.body,
             render_body(campaign.body),
+            campaign.tracking,
+            campaign.tracking_key,
         )
 
 
@@ -140,8 +144,17 @@ def sample_recipient(email: str, locale: str = "nl") -> Recipient:
     )
 
 
-def campaign_email(campaign: CampaignContent, recipient: Recipient, body_html: str) -> Email:
-    """The email as this recipient gets it; ``body_html`` is ``render_body(campaign.body)``."""
+def campaign_email(
+    campaign: CampaignContent,
+    recipient: Recipient,
+    body_html: str,
+    pixel_url: str | None = None,
+) -> Email:
+    """The email as this recipient gets it; ``body_html`` is ``render_body(campaign.body)``.
+
+    ``pixel_url`` (``alumni.opens.pixel_url``) is made apart from the recipient and kept
+    nowhere: the HTML loads it, the plain text does not need it.
+    """
     purpose = Purpose(campaign.purpose)
     with force_locale(recipient.locale):
         since = format_date(recipient.consent_since, format="long")
@@ -157,6 +170,7 @@ def campaign_email(campaign: CampaignContent, recipient: Recipient, body_html: s
         since=since,
         unsubscribe_url=recipient.unsubscribe_url,
         preferences_url=recipient.preferences_url,
+        pixel_url=pixel_url,
     )
     mailto = current_app.config["UNSUBSCRIBE_MAILTO"]
     subject = quote(f"unsubscribe {recipient.unsubscribe_token}")

@@ -28,7 +28,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
-from alumni import mail
+from alumni import mail, opens
 from alumni.campaigns.content import CampaignSnapshot, campaign_email, recipient_for
 from alumni.campaigns.throttle import throttle
 from alumni.extensions import db
@@ -200,7 +200,8 @@ class Courier:
             if reason is None:
                 assert person is not None and person.consent_since is not None
                 recipient = recipient_for(person, campaign, person.consent_since)
-                email = campaign_email(campaign, recipient, campaign.body_html)
+                pixel = opens.pixel_url(campaign)  # made apart from the person, kept nowhere
+                email = campaign_email(campaign, recipient, campaign.body_html, pixel)
                 throttle().wait()
         except BaseException:
             # Nothing has left: give the slot back so that the person is mailed later.

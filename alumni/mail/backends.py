@@ -47,7 +47,11 @@ class MemoryBackend:
 
 
 class OutboxBackend:
-    """Writes each message as an ``.eml`` file, for the dev outbox page."""
+    """Writes each message as an ``.eml`` file, for the dev outbox page.
+
+    A stored copy names its recipient, so it keeps no open-tracking token (I7): the pixel's
+    address is replaced by one that is never counted.
+    """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
@@ -56,7 +60,8 @@ class OutboxBackend:
         self.path.mkdir(parents=True, exist_ok=True)
         name = f"{uuid.uuid1().hex}.eml"  # time-ordered, so the listing sorts by sending
         partial = self.path / f".{name}.part"
-        partial.write_bytes(message.as_bytes())
+        stored = message_from_bytes(message.as_bytes(), policy=policy.default)
+        partial.write_bytes(_without_pixel(stored).as_bytes())  # type: ignore[arg-type]
         partial.replace(self.path / name)
 
     def close(self) -> None:
@@ -64,6 +69,19 @@ class OutboxBackend:
 
     def close_all(self) -> None:
         pass
+
+
+def _without_pixel(message: EmailMessage) -> EmailMessage:
+    from alumni.opens.tokens import without_pixel
+
+    html_part = message.get_body(preferencelist=("html",))
+    if html_part is None:
+        return message
+    html = html_part.get_content()
+    kept = without_pixel(html)
+    if kept != html:
+        html_part.set_content(kept, subtype="html", charset="utf-8")
+    return message
 
 
 class SMTPBackend:

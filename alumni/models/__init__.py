@@ -16,6 +16,7 @@ from alumni.models.consent import (
     ConsentState,
     EvidenceChannel,
 )
+from alumni.models.opens import OpenCount, OpenedToken, OpenFlush
 from alumni.models.staff import ApiToken, AuditEntry, Role, StaffUser
 from alumni.models.suppression import Suppression, SuppressionReason
 
@@ -38,6 +39,9 @@ __all__ = [
     "EvidenceChannel",
     "Gender",
     "InvalidTransition",
+    "OpenCount",
+    "OpenFlush",
+    "OpenedToken",
     "Role",
     "StaffUser",
     "Suppression",

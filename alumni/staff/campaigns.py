@@ -25,6 +25,7 @@ from alumni.campaigns.content import CampaignSnapshot, campaign_email, sample_re
 from alumni.campaigns.labels import STATUS_LABELS, reason_label
 from alumni.extensions import db
 from alumni.models import LOCAL_TIME, Campaign, CampaignStatus, Role
+from alumni.opens import campaign_opens
 from alumni.purposes import Purpose
 from alumni.staff import bp
 from alumni.staff.access import role_required
@@ -145,6 +146,7 @@ def campaign(campaign_id: int) -> str:
         schedule_form=schedule_form,
         action_form=ActionForm(),
         send_at_local=_local(campaign.send_at),
+        opens=campaign_opens(campaign) if campaign.status is not CampaignStatus.DRAFT else None,
     )
 
 

@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import current_app, url_for
 from flask_babel import lazy_gettext as _l
 
 from alumni.extensions import db
-from alumni.models import Alumnus, AlumnusStatus, Consent, ConsentState, Role, StaffUser
+from alumni.models import (
+    Alumnus,
+    AlumnusStatus,
+    Consent,
+    ConsentEvidence,
+    ConsentState,
+    Role,
+    StaffUser,
+)
+from alumni.periods import Step, Timeline, timeline
 from alumni.purposes import Purpose
 from alumni.staff.access import may
 
@@ -35,6 +46,7 @@ SECTIONS = (
     Section("staff.overview", _l("Consent by graduation year"), (Role.OFFICER,)),
     Section("staff.alumni", _l("Alumni"), (Role.OFFICER,)),
     Section("staff.campaigns", _l("Campaigns"), (Role.OFFICER,)),
+    Section("staff.insights", _l("Insights: consent and opens"), (Role.OFFICER,)),
     Section("staff.research_export", _l("Export for research"), (Role.RESEARCHER,)),
     Section("staff.audit_log", _l("Audit log"), (Role.ADMIN,)),
     Section("staff.password", _l("Change your password"), ()),
@@ -105,3 +117,41 @@ def consent_by_cohort() -> list[Cohort]:
     return sorted(
         cohorts.values(), key=lambda c: (c.graduation_year is None, -(c.graduation_year or 0))
     )
+
+
+def consent_over_time() -> dict[Purpose, Timeline] | None:
+    """Per purpose, the decisions recorded per period: "yes", and "no" or withdrawn.
+
+    From the evidence log, so erased people's decisions count too (the log is pseudonymous and
+    append-only). Counted per UTC day in the database; the periods are the same for every
+    purpose, so the charts line up. None while there is no evidence yet.
+    """
+    day = sa.func.date(ConsentEvidence.recorded_at)
+    rows = db.session.execute(
+        sa.select(day, ConsentEvidence.purpose, ConsentEvidence.decision, sa.func.count()).group_by(
+            day, ConsentEvidence.purpose, ConsentEvidence.decision
+        )
+    ).all()
+    points = [
+        (_utc_midnight(value), f"{purpose}|{decision}", count)
+        for value, purpose, decision, count in rows
+    ]
+    names = [f"{purpose}|{decision}" for purpose in Purpose for decision in ConsentState]
+    zone = ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
+    line = timeline(points, names, Step.DAY, zone)
+    if line is None:
+        return None
+    return {
+        purpose: Timeline(
+            line.step,
+            line.starts,
+            {decision.value: line.series[f"{purpose}|{decision}"] for decision in ConsentState},
+        )
+        for purpose in Purpose
+    }
+
+
+def _utc_midnight(value: date | str) -> datetime:
+    """SQL's date() is a string on SQLite, a date on PostgreSQL."""
+    day = date.fromisoformat(value) if isinstance(value, str) else value
+    return datetime.combine(day, time(), tzinfo=UTC)
