@@ -10,7 +10,7 @@ import pytest
 from alumni.purposes import Purpose
 from tests.factories import answer, make_alumnus, make_campaign, make_staff
 from tests.opens_helpers import pixel_paths, send_campaign
-from tests.test_staff_auth import Browser, StaffAuth
+from tests.staff_helpers import Browser, StaffAuth, open_browser
 
 INSIGHTS = "/staff/insights"
 
@@ -22,9 +22,7 @@ def config_overrides():
 
 @pytest.fixture
 def browser(app) -> Browser:
-    client = Browser(app, app.response_class, use_cookies=True)
-    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
-    return client
+    return open_browser(app)
 
 
 def log_in(browser: Browser, role: str) -> Browser:
