@@ -150,6 +150,7 @@ def scheduler_command() -> None:
 
 
 def init_app(app: Flask) -> None:
+    from alumni.erasure.cli import erasure_group
     from alumni.staff.cli import staff_group
 
     commands = (
@@ -159,6 +160,7 @@ def init_app(app: Flask) -> None:
         worker_command,
         scheduler_command,
         staff_group,
+        erasure_group,
     )
     for command in commands:
         app.cli.add_command(command)

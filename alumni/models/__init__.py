@@ -16,6 +16,7 @@ from alumni.models.consent import (
     ConsentState,
     EvidenceChannel,
 )
+from alumni.models.erasure import ErasureRequest, ErasureState
 from alumni.models.staff import ApiToken, AuditEntry, Role, StaffUser
 from alumni.models.suppression import Suppression, SuppressionReason
 
@@ -34,6 +35,8 @@ __all__ = [
     "ConsentState",
     "Delivery",
     "DeliveryStatus",
+    "ErasureRequest",
+    "ErasureState",
     "EvidenceChannel",
     "Gender",
     "InvalidTransition",
