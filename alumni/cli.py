@@ -150,7 +150,7 @@ def scheduler_command() -> None:
 
 
 def init_app(app: Flask) -> None:
-    from alumni.erasure.cli import erasure_group
+    from alumni.erasure.cli import erasure_group, retention_group
     from alumni.staff.cli import staff_group
 
     commands = (
@@ -161,6 +161,7 @@ def init_app(app: Flask) -> None:
         scheduler_command,
         staff_group,
         erasure_group,
+        retention_group,
     )
     for command in commands:
         app.cli.add_command(command)

@@ -87,6 +87,10 @@ def load_config(instance_path: Path, environ: Mapping[str, str] = os.environ) ->
         "ERASURE_SWEEP_SECONDS": float(env("ERASURE_SWEEP_SECONDS", "30")),
         # Invitees who have not answered within this many days are erased.
         "INVITE_TTL_DAYS": int(env("INVITE_TTL_DAYS", "60")),
+        # Who got which campaign email, and the audit log, are kept this long.
+        "DELIVERY_RETENTION_DAYS": int(env("DELIVERY_RETENTION_DAYS", "730")),
+        "AUDIT_RETENTION_DAYS": int(env("AUDIT_RETENTION_DAYS", "730")),
+        "RETENTION_INTERVAL_SECONDS": float(env("RETENTION_INTERVAL_SECONDS", "3600")),
         # Shown on the consent form and stored with every piece of consent evidence.
         "NOTICE_VERSION": env("NOTICE_VERSION", "2026-11"),
         "LINK_RATE_LIMIT": env("LINK_RATE_LIMIT", "5 per minute;30 per hour"),

@@ -21,11 +21,11 @@ log = logging.getLogger(__name__)
 
 def steps() -> list[Callable[[], object]]:
     """In order: erasures the database lacks (a restore), erasure requests whose job was lost,
-    then campaigns."""
-    from alumni import erasure
+    retention when due, then campaigns."""
+    from alumni import erasure, retention
     from alumni.campaigns import sending
 
-    return [erasure.catch_up, erasure.sweep, sending.tick]
+    return [erasure.catch_up, erasure.sweep, retention.run_if_due, sending.tick]
 
 
 def tick() -> None:

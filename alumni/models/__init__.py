@@ -8,6 +8,7 @@ from alumni.models.campaign import (
     CampaignStatus,
     Delivery,
     DeliveryStatus,
+    DeliveryTotal,
 )
 from alumni.models.consent import (
     AppendOnlyViolation,
@@ -35,6 +36,7 @@ __all__ = [
     "ConsentState",
     "Delivery",
     "DeliveryStatus",
+    "DeliveryTotal",
     "ErasureRequest",
     "ErasureState",
     "EvidenceChannel",
