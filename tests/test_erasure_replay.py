@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 from datetime import timedelta
 
 import pytest
@@ -22,6 +23,7 @@ from alumni.erasure import ledger, position
 from alumni.extensions import db
 from alumni.importer import import_graduates
 from alumni.models import (
+    Alumnus,
     AlumnusStatus,
     Campaign,
     CampaignBatch,
@@ -35,6 +37,7 @@ from alumni.models import (
 from alumni.purposes import Purpose
 from alumni.suppression import keys_for
 from tests.factories import CSV_HEADER, answer, make_alumnus, make_campaign, send_now
+from tests.workers import wait_for
 from worker import scheduler
 
 STAFF = {"reason": SuppressionReason.ERASED, "channel": EvidenceChannel.STAFF, "actor": "staff:1"}
@@ -197,3 +200,40 @@ def test_a_ledger_shorter_than_the_database_knows_is_reported(app, people, caplo
     with caplog.at_level(logging.ERROR):
         assert position.bytes_behind() == 0
     assert "erasure ledger: 0 bytes, but the database has applied 10000" in caplog.text
+
+
+def test_an_append_waits_for_the_one_before_it_to_commit(app, people, database_url):
+    """Two erasures at once: the second appends while the first has not committed yet. The
+    position must still move over both (on PostgreSQL a conditional UPDATE alone would
+    compare with the value before the first and leave the database "behind")."""
+    anna, bram = people
+    bram_id = bram.id
+    erasure.erase_alumnus(anna, **STAFF)
+    position._write_pending(db.session)  # the first commit, up to the append
+
+    def second() -> None:
+        with app.app_context():
+            erasure.erase_alumnus(db.session.get(Alumnus, bram_id), **STAFF)
+            db.session.commit()
+
+    thread = threading.Thread(target=second)
+    thread.start()
+    if database_url.startswith("postgresql"):
+        assert wait_for(waiting_on_a_lock, timeout=30)
+    db.session.commit()
+    thread.join(timeout=60)
+    assert not thread.is_alive()
+    assert len(ledger.read(app.config["ERASURE_LEDGER_PATH"], 0, 10)[0]) == 2
+    assert position.bytes_behind() == 0
+
+
+def waiting_on_a_lock() -> bool:
+    with db.engine.connect() as connection:
+        return bool(
+            connection.scalar(
+                sa.text(
+                    "SELECT count(*) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+                )
+            )
+        )

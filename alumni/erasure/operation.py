@@ -209,7 +209,11 @@ def _erase(
         return False
     _stop_mail(alumnus, reason, channel, at)
     entry = Entry(alumnus.subject_id, tuple(keys_for(alumnus)), str(reason), str(channel), now)
-    db.session.execute(sa.delete(Consent).where(Consent.alumnus_id == alumnus.id))
+    db.session.execute(
+        sa.delete(Consent)
+        .where(Consent.alumnus_id == alumnus.id)
+        .execution_options(synchronize_session=False)
+    )
     db.session.expire(alumnus, ["consents"])
     _clear_personal_data(alumnus)
     alumnus.move_to(AlumnusStatus.ERASED)

@@ -64,29 +64,48 @@ def _drop_pending(session: Session) -> None:
 
 def _advance(session: Session, start: int, end: int) -> None:
     """Within the erasure's transaction: the database now has the ledger up to ``end``, if
-    it had it up to ``start``."""
-    moved = session.execute(
-        sa.update(ErasureState)
-        .where(ErasureState.id == STATE_ID, ErasureState.ledger_applied_through == start)
-        .values(ledger_applied_through=end)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if not moved and start == 0:
-        session.execute(_insert_state(session, end))
+    it had it up to ``start``.
+
+    The row is read under its lock: an erasure appended just before this one may not have
+    committed yet, and a plain conditional UPDATE would compare with the value before it
+    (PostgreSQL skips a row whose committed version does not match, without waiting).
+    """
+    applied = _locked_position(session)
+    if applied is None:
+        # No row (a database emptied by hand): make it; this waits for another transaction
+        # that is making it too.
+        session.execute(_insert_state(session))
+        applied = _locked_position(session)
+    if applied == start:
+        session.execute(
+            sa.update(ErasureState)
+            .where(ErasureState.id == STATE_ID)
+            .values(ledger_applied_through=end)
+            .execution_options(synchronize_session=False)
+        )
 
 
-def _insert_state(session: Session, applied: int) -> sa.Executable:
+def _locked_position(session: Session) -> int | None:
+    """The applied position, locked until the commit; None when there is no state row."""
+    return session.scalar(
+        sa.select(ErasureState.ledger_applied_through)
+        .where(ErasureState.id == STATE_ID)
+        .with_for_update()
+    )
+
+
+def _insert_state(session: Session) -> sa.Executable:
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     return (
         dialect.insert(ErasureState)
-        .values(id=STATE_ID, ledger_applied_through=applied)
+        .values(id=STATE_ID, ledger_applied_through=0)
         .on_conflict_do_nothing(index_elements=["id"])
     )
 
 
 def ensure_state() -> None:
     """The state row exists (a database emptied by hand may lack it)."""
-    db.session.execute(_insert_state(db.session, 0))
+    db.session.execute(_insert_state(db.session))
 
 
 def applied_through() -> int:
@@ -107,16 +126,14 @@ def bytes_behind() -> int:
 
 def record_applied(since: int, through: int) -> None:
     """A replay that started at ``since`` has applied everything up to ``through``."""
-    db.session.execute(
-        sa.update(ErasureState)
-        .where(
-            ErasureState.id == STATE_ID,
-            ErasureState.ledger_applied_through >= since,
-            ErasureState.ledger_applied_through < through,
+    applied = _locked_position(db.session)
+    if applied is not None and since <= applied < through:
+        db.session.execute(
+            sa.update(ErasureState)
+            .where(ErasureState.id == STATE_ID)
+            .values(ledger_applied_through=through)
+            .execution_options(synchronize_session=False)
         )
-        .values(ledger_applied_through=through)
-        .execution_options(synchronize_session=False)
-    )
 
 
 def mark_replayed(now: datetime) -> None:
