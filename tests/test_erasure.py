@@ -247,3 +247,15 @@ def test_a_ledger_that_cannot_be_written_leaves_the_request_for_later(app, perso
     app.config["ERASURE_LEDGER_PATH"] = good
     assert erasure.sweep(utcnow() + timedelta(minutes=1)) == 1
     assert len(ledger_entries(app)) == 1
+
+
+def test_metrics_show_erasures_waiting(app, client, person, held_jobs):
+    erasure.request_erasure(person, **STAFF)
+    db.session.commit()
+    page = client.get("/metrics").get_data(as_text=True)
+    assert "alumni_erasures_pending 1.0" in page
+    assert "alumni_erasure_ledger_behind_bytes 0.0" in page
+    erasure.carry_out(held_jobs[0][1][0])
+    page = client.get("/metrics").get_data(as_text=True)
+    assert "alumni_erasures_pending 0.0" in page
+    assert 'alumni_erasures_total{reason="erased"} 1.0' in page
