@@ -38,9 +38,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import sqlalchemy as sa  # noqa: E402
+from common import migrated_app  # noqa: E402
 from flask import Flask  # noqa: E402
 
-from alumni import create_app, erasure  # noqa: E402
+from alumni import erasure  # noqa: E402
 from alumni.erasure import ledger, position  # noqa: E402
 from alumni.extensions import db  # noqa: E402
 from alumni.hashing import student_key  # noqa: E402
@@ -94,29 +95,10 @@ DATABASES: dict[str, Callable[[Path, str], str]] = {
 
 
 @contextmanager
-def migrated_app(url: str, folder: Path, threads: int) -> Iterator[Flask]:
-    from flask_migrate import upgrade
-
-    config = {
-        "SQLALCHEMY_DATABASE_URI": url,
-        "REDIS_URL": None,
-        "SMTP_URL": None,
-        "DEV_OUTBOX": False,
-        "MAIL_BACKEND": "memory",
-        "OUTBOX_PATH": str(folder / "outbox"),
-        "ERASURE_LEDGER_PATH": str(folder / "erasure-ledger.jsonl"),
-        **KEYS,
-    }
-    app = create_app(config, instance_path=str(folder))
-    app.extensions["dramatiq"].in_process.threads = threads
-    with app.app_context():
-        upgrade()
-        try:
-            yield app
-        finally:
-            app.extensions["dramatiq"].stop()
-            db.session.remove()
-            db.engine.dispose()
+def erasure_app(url: str, folder: Path, threads: int) -> Iterator[Flask]:
+    with migrated_app(url, folder, MAIL_BACKEND="memory", **KEYS) as app:
+        app.extensions["dramatiq"].in_process.threads = threads
+        yield app
 
 
 def populate(people: int) -> None:
@@ -223,7 +205,7 @@ def bench_database(name: str, people: int, threads: int) -> None:
     with tempfile.TemporaryDirectory(prefix="alumni-bench-erase-") as tmp:
         folder = Path(tmp)
         url = DATABASES[name](folder, "live")
-        with migrated_app(url, folder, threads) as app:
+        with erasure_app(url, folder, threads) as app:
             populate(people)
             runtime = app.extensions["dramatiq"]
             held: list[int] = []
@@ -260,7 +242,7 @@ def bench_database(name: str, people: int, threads: int) -> None:
 
         restored = folder / "restored"
         restored.mkdir()
-        with migrated_app(DATABASES[name](restored, "restored"), restored, threads) as app:
+        with erasure_app(DATABASES[name](restored, "restored"), restored, threads) as app:
             populate(people)  # the backup from before the erasures
             app.config["ERASURE_LEDGER_PATH"] = str(ledger_copy)
             started = time.perf_counter()

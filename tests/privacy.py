@@ -20,6 +20,7 @@ from alumni.extensions import db
 from alumni.hashing import student_key
 from alumni.models import Alumnus, AlumnusStatus, Gender
 from tests.conftest import REDIS_URL
+from tests.factories import make_alumnus
 
 # Letters that are not hexadecimal: a tag can never turn up inside a keyed hash by chance.
 TAG_LETTERS = "ghijklmnopqrstuvwxyz"
@@ -42,13 +43,8 @@ def distinctive_alumnus(status: AlumnusStatus = AlumnusStatus.INVITED, **fields:
         "gender": Gender.FEMALE,
         "date_of_birth": born,
         "graduation_year": 2019,
-        "status": status,
-        **fields,
     }
-    alumnus = Alumnus(**values)
-    db.session.add(alumnus)
-    db.session.commit()
-    return alumnus
+    return make_alumnus(status, **{**values, **fields})
 
 
 def personal_values(alumnus: Alumnus) -> list[str]:

@@ -60,7 +60,7 @@ def request_erasure(
 ) -> None:
     """Stop all mail to the person now and queue their erasure, in the caller's transaction
     (the caller commits). Asking twice changes nothing."""
-    alumnus = _locked(alumnus)
+    alumnus = _locked(alumnus.id)
     if alumnus.is_erased or _has_pending_request(alumnus):
         return
     _stop_mail(alumnus, reason, channel)
@@ -74,13 +74,7 @@ def request_erasure(
     )
     db.session.add(request)
     db.session.flush()
-    audit.record(
-        "alumnus.erasure_requested",
-        actor=actor,
-        subject_id=alumnus.subject_id,
-        reason=str(reason),
-        channel=str(channel),
-    )
+    _audit("alumnus.erasure_requested", alumnus, reason, channel, actor)
     enqueue_after_commit(Job.ERASE_ALUMNUS, request.id)
 
 
@@ -92,7 +86,7 @@ def erase_alumnus(
     actor: str = "alumnus",
 ) -> None:
     """Erase now, within the current transaction; the caller commits. Idempotent."""
-    _erase(alumnus, reason, channel, actor)
+    _erase(alumnus.id, reason, channel, actor)
 
 
 def carry_out(request_id: int) -> str:
@@ -103,14 +97,18 @@ def carry_out(request_id: int) -> str:
         sa.update(ErasureRequest)
         .where(ErasureRequest.id == request_id, ErasureRequest.done_at.is_(None))
         .values(attempts=ErasureRequest.attempts + 1)
+        .returning(
+            ErasureRequest.alumnus_id,
+            ErasureRequest.reason,
+            ErasureRequest.channel,
+            ErasureRequest.actor,
+        )
         .execution_options(synchronize_session=False)
-    ).rowcount
-    if not claimed:
+    ).first()
+    if claimed is None:
         db.session.rollback()
         return "done-before"
-    request = db.session.get(ErasureRequest, request_id, populate_existing=True)
-    alumnus = db.session.get(Alumnus, request.alumnus_id)
-    erased = _erase(alumnus, request.reason, request.channel, request.actor)
+    erased = _erase(*claimed)
     db.session.commit()
     return "erased" if erased else "erased-before"
 
@@ -147,7 +145,7 @@ def erase_again(
 ) -> bool:
     """The replay: erase someone a restored backup brought back, as they were erased at
     ``at``, without a new ledger entry (the ledger has it)."""
-    return _erase(alumnus, reason, channel, "replay", at=at, to_ledger=False)
+    return _erase(alumnus.id, reason, channel, "replay", at=at, to_ledger=False)
 
 
 def pending_requests() -> int:
@@ -158,12 +156,12 @@ def pending_requests() -> int:
 # -- the steps --------------------------------------------------------------------------------
 
 
-def _locked(alumnus: Alumnus) -> Alumnus:
+def _locked(alumnus_id: int) -> Alumnus:
     """The person re-read and locked until the commit; the caller's changes flushed first."""
     db.session.flush()
     return db.session.scalars(
         sa.select(Alumnus)
-        .where(Alumnus.id == alumnus.id)
+        .where(Alumnus.id == alumnus_id)
         .with_for_update()
         .execution_options(populate_existing=True)
     ).one()
@@ -189,7 +187,7 @@ def _stop_mail(
 
 
 def _erase(
-    alumnus: Alumnus,
+    alumnus_id: int,
     reason: SuppressionReason,
     channel: EvidenceChannel,
     actor: str,
@@ -202,8 +200,8 @@ def _erase(
     # Deliveries first: a sender locks its delivery, then the person; taking them in the same
     # order means an erasure and a send wait for each other instead of deadlocking. On SQLite
     # this first write also takes the write lock before the person is read.
-    _end_deliveries(alumnus.id, now)
-    alumnus = _locked(alumnus)
+    _end_deliveries(alumnus_id, now)
+    alumnus = _locked(alumnus_id)
     if alumnus.is_erased:
         _requests_done(alumnus.id, now)
         return False
@@ -221,16 +219,23 @@ def _erase(
     _requests_done(alumnus.id, now)
     if to_ledger:
         write_before_commit(entry)
-    audit.record(
-        "alumnus.erased",
-        actor=actor,
-        subject_id=alumnus.subject_id,
-        reason=str(reason),
-        channel=str(channel),
-    )
+    _audit("alumnus.erased", alumnus, reason, channel, actor)
     count("alumni_erasures", str(reason))
     log.info("alumnus %s erased", alumnus.id)
     return True
+
+
+def _audit(
+    action: str,
+    alumnus: Alumnus,
+    reason: SuppressionReason,
+    channel: EvidenceChannel,
+    actor: str,
+) -> None:
+    """By pseudonymous id, with why and how: nothing personal."""
+    audit.record(
+        action, actor=actor, subject_id=alumnus.subject_id, reason=str(reason), channel=str(channel)
+    )
 
 
 def _end_deliveries(alumnus_id: int, now: datetime) -> None:

@@ -77,12 +77,7 @@ def _advance(session: Session, start: int, end: int) -> None:
         session.execute(_insert_state(session))
         applied = _locked_position(session)
     if applied == start:
-        session.execute(
-            sa.update(ErasureState)
-            .where(ErasureState.id == STATE_ID)
-            .values(ledger_applied_through=end)
-            .execution_options(synchronize_session=False)
-        )
+        _set_state(session, ledger_applied_through=end)
 
 
 def _locked_position(session: Session) -> int | None:
@@ -128,21 +123,11 @@ def record_applied(since: int, through: int) -> None:
     """A replay that started at ``since`` has applied everything up to ``through``."""
     applied = _locked_position(db.session)
     if applied is not None and since <= applied < through:
-        db.session.execute(
-            sa.update(ErasureState)
-            .where(ErasureState.id == STATE_ID)
-            .values(ledger_applied_through=through)
-            .execution_options(synchronize_session=False)
-        )
+        _set_state(db.session, ledger_applied_through=through)
 
 
 def mark_replayed(now: datetime) -> None:
-    db.session.execute(
-        sa.update(ErasureState)
-        .where(ErasureState.id == STATE_ID)
-        .values(replayed_at=now)
-        .execution_options(synchronize_session=False)
-    )
+    _set_state(db.session, replayed_at=now)
 
 
 def take_lease(now: datetime, duration: timedelta) -> bool:
@@ -172,10 +157,14 @@ def release_lease() -> None:
 
 
 def _set_lease(until: datetime | None) -> None:
-    db.session.execute(
+    _set_state(db.session, replay_lease_until=until)
+    db.session.commit()
+
+
+def _set_state(session: Session, **values: object) -> None:
+    session.execute(
         sa.update(ErasureState)
         .where(ErasureState.id == STATE_ID)
-        .values(replay_lease_until=until)
+        .values(**values)
         .execution_options(synchronize_session=False)
     )
-    db.session.commit()
