@@ -1,6 +1,7 @@
 """What happens when an alumnus answers: the consent form, the preferences, withdrawal.
 
-"No" to every purpose means nothing is kept for alumni purposes: the person is erased.
+"No" to every purpose means nothing is kept for alumni purposes: the person is erased. Mail
+stops with the answer; the erasure itself follows within seconds (``alumni.erasure``).
 """
 
 from __future__ import annotations
@@ -11,8 +12,8 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 
 from alumni import audit
-from alumni.consent import record_choices, withdraw_all
-from alumni.erasure import erase_alumnus
+from alumni.consent import granted_purposes, record_choices
+from alumni.erasure import request_erasure
 from alumni.extensions import db
 from alumni.models import Alumnus, AlumnusStatus, EvidenceChannel, SuppressionReason, utcnow
 from alumni.purposes import Purpose
@@ -35,13 +36,11 @@ CORRECTABLE_FIELDS = (
 def answer_invitation(
     alumnus: Alumnus, choices: Mapping[Purpose, bool], corrections: Mapping[str, Any]
 ) -> bool:
-    """Record the answers to the consent form; returns True when the person was erased."""
+    """Record the answers to the consent form; returns True when the person is to be erased."""
     correct_data(alumnus, corrections)
     record_choices(alumnus, choices, EvidenceChannel.OPTIN_FORM)
     if not any(choices.values()):
-        erase_alumnus(
-            alumnus, reason=SuppressionReason.WITHDRAWN, channel=EvidenceChannel.OPTIN_FORM
-        )
+        withdraw_entirely(alumnus, EvidenceChannel.OPTIN_FORM)
         return True
     if alumnus.status is AlumnusStatus.IMPORTED:
         alumnus.move_to(AlumnusStatus.INVITED)
@@ -63,7 +62,8 @@ def change_preferences(
     locale: str | None = None,
     paused: bool | None = None,
 ) -> bool:
-    """Apply the preferences form; returns True when no consent is left and the person erased."""
+    """Apply the preferences form; returns True when no consent is left and the person is to
+    be erased."""
     if not any(choices.values()):
         withdraw_entirely(alumnus, EvidenceChannel.PREFERENCES)
         return True
@@ -88,11 +88,12 @@ def change_preferences(
 
 def opt_out(alumnus: Alumnus, purpose: Purpose, channel: EvidenceChannel) -> bool:
     """No more emails for this purpose; returns True when no consent is left and the
-    person was erased. Doing it twice changes nothing the second time."""
-    record_choices(alumnus, {purpose: False}, channel)
-    if not any(consent.granted for consent in alumnus.consents):
-        erase_alumnus(alumnus, reason=SuppressionReason.WITHDRAWN, channel=channel)
+    person is to be erased. Doing it twice changes nothing the second time."""
+    if not set(granted_purposes(alumnus)) - {purpose}:
+        # The last consent: the erasure request withdraws it, with this channel as evidence.
+        withdraw_entirely(alumnus, channel)
         return True
+    record_choices(alumnus, {purpose: False}, channel)
     audit.record(
         "consent.opted_out",
         actor="alumnus",
@@ -111,8 +112,8 @@ def pause_mail(alumnus: Alumnus) -> None:
 
 
 def withdraw_entirely(alumnus: Alumnus, channel: EvidenceChannel) -> None:
-    withdraw_all(alumnus, channel)
-    erase_alumnus(alumnus, reason=SuppressionReason.WITHDRAWN, channel=channel)
+    """Every consent ends and mail stops now; the data is erased within seconds."""
+    request_erasure(alumnus, reason=SuppressionReason.WITHDRAWN, channel=channel, actor="alumnus")
 
 
 def correct_data(alumnus: Alumnus, corrections: Mapping[str, Any]) -> list[str]:

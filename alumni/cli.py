@@ -151,6 +151,7 @@ def scheduler_command() -> None:
 
 
 def init_app(app: Flask) -> None:
+    from alumni.erasure.cli import erasure_group, retention_group
     from alumni.staff.cli import staff_group
 
     commands = (
@@ -160,6 +161,8 @@ def init_app(app: Flask) -> None:
         worker_command,
         scheduler_command,
         staff_group,
+        erasure_group,
+        retention_group,
     )
     for command in commands:
         app.cli.add_command(command)

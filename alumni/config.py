@@ -82,7 +82,18 @@ def load_config(instance_path: Path, environ: Mapping[str, str] = os.environ) ->
         # no open is counted or reported.
         "OPEN_TRACKING": env("OPEN_TRACKING", "on").strip().lower() in TRUE_WORDS,
         "LINK_MAX_AGE_DAYS": int(env("LINK_MAX_AGE_DAYS", "30")),
+        # -- erasure and retention ---------------------------------------------------------
+        # Personal fields a legal duty makes us keep after an erasure, each with its reason:
+        # "graduation_year=diploma register (WEB art. 7.4)". By default none.
+        "ERASURE_KEEP_FIELDS": parse_keep_fields(env("ERASURE_KEEP_FIELDS", "")),
+        # An erasure request its job has not done after this long is done by the tick.
+        "ERASURE_SWEEP_SECONDS": float(env("ERASURE_SWEEP_SECONDS", "30")),
+        # Invitees who have not answered within this many days are erased.
         "INVITE_TTL_DAYS": int(env("INVITE_TTL_DAYS", "60")),
+        # Who got which campaign email, and the audit log, are kept this long.
+        "DELIVERY_RETENTION_DAYS": int(env("DELIVERY_RETENTION_DAYS", "730")),
+        "AUDIT_RETENTION_DAYS": int(env("AUDIT_RETENTION_DAYS", "730")),
+        "RETENTION_INTERVAL_SECONDS": float(env("RETENTION_INTERVAL_SECONDS", "3600")),
         # Shown on the consent form and stored with every piece of consent evidence.
         "NOTICE_VERSION": env("NOTICE_VERSION", "2026-11"),
         "LINK_RATE_LIMIT": env("LINK_RATE_LIMIT", "5 per minute;30 per hour"),
@@ -114,6 +125,24 @@ def normalise_database_url(url: str) -> str:
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix) :]
     return url
+
+
+def parse_keep_fields(value: str) -> dict[str, str]:
+    """``field=reason;field=reason`` into a dict; a field must be a personal field and have a
+    reason, or the app does not start."""
+    from alumni.models.alumnus import PERSONAL_FIELDS
+
+    kept: dict[str, str] = {}
+    for part in value.split(";"):
+        if not part.strip():
+            continue
+        name, _, reason = (piece.strip() for piece in part.partition("="))
+        if name not in PERSONAL_FIELDS:
+            raise ValueError(f"ERASURE_KEEP_FIELDS: {name!r} is not a personal field")
+        if not reason:
+            raise ValueError(f"ERASURE_KEEP_FIELDS: {name!r} needs the legal duty that keeps it")
+        kept[name] = reason
+    return kept
 
 
 def _secure_cookies(environ: Mapping[str, str]) -> bool:

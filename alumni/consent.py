@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 
 from flask import current_app
 
@@ -35,14 +36,18 @@ def consent_dates(alumnus: Alumnus) -> dict[Purpose, object]:
 
 
 def record_choices(
-    alumnus: Alumnus, choices: Mapping[Purpose, bool], channel: EvidenceChannel
+    alumnus: Alumnus,
+    choices: Mapping[Purpose, bool],
+    channel: EvidenceChannel,
+    at: datetime | None = None,
 ) -> list[Purpose]:
     """Store each decision that differs from the current one, with its evidence.
 
     The first answer to the consent form records all five, "no" included: that the person said
-    no is evidence too. Returns the purposes whose state changed.
+    no is evidence too. Returns the purposes whose state changed. ``at`` is the time of the
+    decision when it was made earlier (the erasure replay); by default now.
     """
-    now = utcnow()
+    now = at or utcnow()
     notice = current_app.config["NOTICE_VERSION"]
     existing = {consent.purpose: consent for consent in alumnus.consents}
     changed = []
@@ -72,5 +77,8 @@ def record_choices(
     return changed
 
 
-def withdraw_all(alumnus: Alumnus, channel: EvidenceChannel) -> list[Purpose]:
-    return record_choices(alumnus, dict.fromkeys(Purpose, False), channel)
+def withdraw_granted(
+    alumnus: Alumnus, channel: EvidenceChannel, at: datetime | None = None
+) -> list[Purpose]:
+    """End every consent given, with evidence; a purpose never consented to records nothing."""
+    return record_choices(alumnus, dict.fromkeys(granted_purposes(alumnus), False), channel, at)

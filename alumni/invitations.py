@@ -7,6 +7,7 @@ import logging
 import sqlalchemy as sa
 
 from alumni import audit, emails, mail
+from alumni.erasure import require_ledger_applied
 from alumni.extensions import db
 from alumni.hashing import normalise_email
 from alumni.jobs import Job, enqueue_after_commit
@@ -49,6 +50,7 @@ def invite_graduates(cohort: int | None = None, *, actor: str = "cli") -> list[i
 
 def deliver_invitation(alumnus_id: int) -> str:
     """Send one invitation unless it went out already; returns what happened."""
+    require_ledger_applied()
     alumnus = db.session.get(Alumnus, alumnus_id)
     if alumnus is None or alumnus.status is not AlumnusStatus.INVITED:
         return "not-invited"
@@ -103,6 +105,7 @@ def send_fresh_link(alumnus: Alumnus, *, actor: str) -> bool:
 
 
 def deliver_fresh_link(alumnus_id: int) -> str:
+    require_ledger_applied()
     alumnus = db.session.get(Alumnus, alumnus_id)
     if alumnus is None or alumnus.status not in (AlumnusStatus.INVITED, AlumnusStatus.RESPONDED):
         return "not-invited"

@@ -6,6 +6,7 @@ worker. A rollback drops the jobs queued in that transaction.
 
 from __future__ import annotations
 
+import logging
 from enum import StrEnum
 
 from flask import current_app
@@ -13,6 +14,7 @@ from flask_sqlalchemy.session import Session
 from sqlalchemy import event
 
 _PENDING = "alumni.pending_jobs"
+log = logging.getLogger(__name__)
 
 
 class Job(StrEnum):
@@ -20,6 +22,12 @@ class Job(StrEnum):
     SEND_FRESH_LINK = "send_fresh_link"
     DISPATCH_CAMPAIGN = "dispatch_campaign"
     SEND_CAMPAIGN_BATCH = "send_campaign_batch"
+    ERASE_ALUMNUS = "erase_alumnus"
+
+
+# The scheduler's tick finds these in the database and does them itself when their message is
+# lost: a broker that cannot take one (Redis down) must not fail the request that committed it.
+SWEPT_BY_TICK = frozenset({Job.ERASE_ALUMNUS})
 
 
 def enqueue_after_commit(job: Job, *args: object) -> None:
@@ -34,7 +42,14 @@ def _send_pending(session: Session) -> None:
     if pending:
         runtime = current_app.extensions["dramatiq"]
         for job, args in pending:
-            runtime.enqueue(str(job), *args)
+            try:
+                runtime.enqueue(str(job), *args)
+            except Exception as error:  # any broker failure
+                if job not in SWEPT_BY_TICK:
+                    raise
+                log.warning(
+                    "%s%s not queued (%s): the tick does it", job, args, type(error).__name__
+                )
 
 
 @event.listens_for(Session, "after_rollback")

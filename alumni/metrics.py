@@ -22,6 +22,7 @@ COUNTERS = {
     "alumni_emails_skipped": ("Campaign recipients skipped at send time", ("reason",)),
     "alumni_emails_failed": ("Campaign emails refused for good by SMTP", ("reason",)),
     "alumni_consent_changes": ("Consent decisions recorded", ("purpose", "decision")),
+    "alumni_erasures": ("Alumni erased (a replay after a restore included)", ("reason",)),
 }
 SEPARATOR = "|"
 
@@ -98,3 +99,26 @@ class Collector:
         for queue, size in self.app.extensions["dramatiq"].queue_depths().items():
             depth.add_metric([queue], size)
         yield depth
+        yield from erasure_gauges()
+
+
+def erasure_gauges() -> Iterator[Metric]:
+    """Erasures not done yet (alert when it stays above 0), and how far the database is behind
+    the erasure ledger (above 0 after a restore, until the replay has run)."""
+    from alumni.erasure import pending_requests
+    from alumni.erasure.position import bytes_behind
+    from alumni.extensions import db
+
+    try:
+        pending, behind = pending_requests(), bytes_behind()
+    except Exception:  # the database is down: /healthz says so, the counters still count
+        db.session.rollback()
+        return
+    yield GaugeMetricFamily(
+        "alumni_erasures_pending", "Erasure requests not carried out yet", value=pending
+    )
+    yield GaugeMetricFamily(
+        "alumni_erasure_ledger_behind_bytes",
+        "Bytes of the erasure ledger the database has not applied",
+        value=behind,
+    )

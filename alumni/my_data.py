@@ -1,4 +1,8 @@
-"""Everything held about one alumnus, as a machine-readable document (access, portability)."""
+"""Everything held about one alumnus, as a machine-readable document (access, portability).
+
+The document's form is described by the JSON Schema in ``docs/my-data.schema.json``; a test
+validates every export against it.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,14 @@ import sqlalchemy as sa
 from flask import current_app
 
 from alumni.extensions import db
-from alumni.models import PERSONAL_FIELDS, Alumnus, ConsentEvidence, Delivery, DeliveryStatus
+from alumni.models import (
+    PERSONAL_FIELDS,
+    Alumnus,
+    Campaign,
+    ConsentEvidence,
+    Delivery,
+    DeliveryStatus,
+)
 
 EXPORT_VERSION = 1
 
@@ -19,19 +30,18 @@ def export_data(alumnus: Alumnus) -> dict[str, Any]:
         .where(ConsentEvidence.subject_id == alumnus.subject_id)
         .order_by(ConsentEvidence.recorded_at, ConsentEvidence.id)
     )
-    emails_received = db.session.scalar(
-        sa.select(sa.func.count())
-        .select_from(Delivery)
-        .where(Delivery.alumnus_id == alumnus.id, Delivery.status == DeliveryStatus.SENT)
-    )
+    received = _emails_received(alumnus)
     personal = {name: _plain(getattr(alumnus, name)) for name in PERSONAL_FIELDS}
     return {
         "format": "alumni-data-export",
         "version": EXPORT_VERSION,
         "organisation": current_app.config["ORGANISATION_NAME"],
         "privacy_contact": current_app.config["PRIVACY_CONTACT"],
+        # The id under which the consent evidence is kept: quote it in a request to us.
+        "pseudonymous_id": alumnus.subject_id,
         "personal_data": personal,
         "language": alumnus.locale,
+        "mail_paused_since": _plain(alumnus.paused_at),
         "consents": [
             {
                 "purpose": consent.purpose.value,
@@ -51,10 +61,24 @@ def export_data(alumnus: Alumnus) -> dict[str, Any]:
             }
             for entry in evidence
         ],
-        "emails_received": emails_received or 0,
+        "emails_received": sum(received.values()),
+        "emails_received_by_purpose": received,
+        "imported_at": _plain(alumnus.imported_at),
         "invited_at": _plain(alumnus.invited_at),
+        "invitation_sent_at": _plain(alumnus.invitation_sent_at),
         "responded_at": _plain(alumnus.responded_at),
     }
+
+
+def _emails_received(alumnus: Alumnus) -> dict[str, int]:
+    """Campaign emails sent to the person, per purpose (within the delivery retention)."""
+    rows = db.session.execute(
+        sa.select(Campaign.purpose, sa.func.count())
+        .join(Delivery, Delivery.campaign_id == Campaign.id)
+        .where(Delivery.alumnus_id == alumnus.id, Delivery.status == DeliveryStatus.SENT)
+        .group_by(Campaign.purpose)
+    ).all()
+    return {purpose.value: number for purpose, number in sorted(rows)}
 
 
 def _plain(value: Any) -> Any:

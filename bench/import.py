@@ -21,8 +21,7 @@ import random
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -30,10 +29,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from flask import Flask  # noqa: E402
+from common import migrated_app  # noqa: E402
 
-from alumni import create_app  # noqa: E402
-from alumni.extensions import db  # noqa: E402
 from alumni.importer import ImportReport, import_graduates  # noqa: E402
 
 POSTGRES_SERVER = os.environ.get("BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432")
@@ -201,30 +198,6 @@ def postgres_url(folder: Path) -> str:
 
 
 DATABASES: dict[str, Callable[[Path], str]] = {"sqlite": sqlite_url, "postgresql": postgres_url}
-
-
-@contextmanager
-def migrated_app(url: str, folder: Path) -> Iterator[Flask]:
-    """The app on a freshly migrated database, inside an app context."""
-    from flask_migrate import upgrade
-
-    config = {
-        "SQLALCHEMY_DATABASE_URI": url,
-        "REDIS_URL": None,
-        "SMTP_URL": None,
-        "DEV_OUTBOX": False,
-        "OUTBOX_PATH": str(folder / "outbox"),
-        "ERASURE_LEDGER_PATH": str(folder / "erasure-ledger.jsonl"),
-    }
-    app = create_app(config, instance_path=str(folder))
-    with app.app_context():
-        upgrade()
-        try:
-            yield app
-        finally:
-            app.extensions["dramatiq"].stop()
-            db.session.remove()
-            db.engine.dispose()
 
 
 # -- timing ------------------------------------------------------------------------------------

@@ -6,6 +6,8 @@ import itertools
 from datetime import date
 from typing import Any
 
+from flask import current_app
+
 from alumni.extensions import db
 from alumni.hashing import student_key
 from alumni.models import Alumnus, AlumnusStatus, Gender
@@ -37,11 +39,14 @@ def make_alumnus(status: AlumnusStatus = AlumnusStatus.INVITED, **fields: Any) -
 
 
 def answer(alumnus: Alumnus, granted: set[Purpose]) -> None:
-    """Give an alumnus the consents in ``granted`` as if they filled in the form."""
+    """Give an alumnus the consents in ``granted`` as if they filled in the form; no to
+    everything erases them (with the in-process queue, before this returns)."""
     from alumni.answers import answer_invitation
 
-    answer_invitation(alumnus, {purpose: purpose in granted for purpose in Purpose}, {})
+    erased = answer_invitation(alumnus, {purpose: purpose in granted for purpose in Purpose}, {})
     db.session.commit()
+    if erased:
+        current_app.extensions["dramatiq"].finish_queued_work()
 
 
 CSV_HEADER = (
@@ -88,3 +93,16 @@ def make_campaign(purpose: Purpose = Purpose.EVENTS, **fields: Any) -> Any:
     campaign = create_campaign(**values)
     db.session.commit()
     return campaign
+
+
+def send_now(app: Any, campaign: Any) -> None:
+    """Schedule a campaign and send it with the in-process worker, to the end."""
+    from alumni.campaigns import sending
+    from alumni.campaigns.service import schedule
+
+    schedule(campaign)
+    db.session.commit()
+    sending.tick()
+    app.extensions["dramatiq"].finish_queued_work()
+    sending.tick()  # finishes the campaign once its batches are done
+    db.session.expire_all()

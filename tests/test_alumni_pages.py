@@ -86,6 +86,7 @@ def test_no_to_everything_keeps_nothing(app, client):
     alumnus = make_alumnus(email="nee@alumni.example")
     status, page = submit_choices(client, optin_url(alumnus), granted=set())
     assert status == 200
+    finish_jobs(app)  # the erasure job
     db.session.expire_all()
     assert alumnus.status is AlumnusStatus.ERASED
     assert all(getattr(alumnus, field) is None for field in PERSONAL_FIELDS)
@@ -157,6 +158,7 @@ def test_preferences_with_no_consent_left_erase_the_person(app, client):
     answer(alumnus, {Purpose.EVENTS})
     status, _ = submit_choices(client, preferences_url(alumnus), set())
     assert status == 200
+    finish_jobs(app)
     db.session.expire_all()
     assert alumnus.status is AlumnusStatus.ERASED and alumnus.email is None
 
@@ -171,6 +173,8 @@ def test_withdraw_entirely_needs_the_confirmation_box(app, client):
     assert alumnus.status is AlumnusStatus.RESPONDED
     response = client.post(url, data={"csrf_token": token, "action": "withdraw", "confirm": "y"})
     assert response.status_code == 200
+    assert client.get(url).status_code == 410  # the link dies with the request
+    finish_jobs(app)
     db.session.expire_all()
     assert alumnus.status is AlumnusStatus.ERASED
     assert client.get(url).status_code == 410

@@ -16,17 +16,7 @@ from alumni.campaigns.service import counts, schedule
 from alumni.extensions import db
 from alumni.models import CampaignStatus, Delivery, DeliveryStatus, EvidenceChannel
 from alumni.purposes import Purpose
-from tests.conftest import finish_jobs
-from tests.factories import answer, make_alumnus, make_campaign
-
-
-def send_now(app, campaign) -> None:
-    schedule(campaign)
-    db.session.commit()
-    sending.tick()
-    finish_jobs(app)
-    sending.tick()  # finishes the campaign once its batches are done
-    db.session.expire_all()
+from tests.factories import answer, make_alumnus, make_campaign, send_now
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from alumni.links import LinkKind, make_token
 from alumni.models import AlumnusStatus, ConsentEvidence, ConsentState, EvidenceChannel
 from alumni.purposes import Purpose
 from tests.alumni_helpers import csrf_token
+from tests.conftest import finish_jobs
 from tests.factories import answer, make_alumnus
 
 
@@ -69,6 +70,7 @@ def test_one_click_for_the_last_purpose_erases_and_stays_200(app):
     client = app.test_client(use_cookies=False)
     url = unsubscribe_url(alumnus)
     assert client.post(url, data={"List-Unsubscribe": "One-Click"}).status_code == 200
+    finish_jobs(app)
     db.session.expire_all()
     assert alumnus.status is AlumnusStatus.ERASED
     # A second click after the erasure still answers 200: nothing left to do.
@@ -112,6 +114,7 @@ def test_each_choice_of_the_page(app, client, person, choice, events, status, pa
     token = csrf_token(client.get(url).get_data(as_text=True))
     response = client.post(url, data={"csrf_token": token, "choice": choice})
     assert response.status_code == 200
+    finish_jobs(app)
     assert state(person, Purpose.EVENTS) is events
     assert person.status is status
     assert (person.paused_at is not None) is paused

@@ -1,36 +1,52 @@
-"""The scheduler: runs the campaign tick every ``TICK_SECONDS``, and moves the opens counted
-in Redis into the database.
+"""The scheduler: one round (``tick``) every ``TICK_SECONDS``.
 
 In production it is a process of its own (``flask --app wsgi scheduler``); more than one may
-run, because the tick is idempotent and locks what it changes. In embedded mode the web
+run, because every step is idempotent and locks what it changes. In embedded mode the web
 process runs it on a thread, started with the first request.
+
+The first round runs at once when the scheduler starts: after a backup restore, the erasure
+ledger is replayed before anything else happens.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 
 from flask import Flask
 
 log = logging.getLogger(__name__)
 
 
-def run(app: Flask, stop: threading.Event) -> None:
-    from alumni.campaigns.sending import tick
-    from alumni.extensions import db
+def steps() -> list[Callable[[], object]]:
+    """In order: erasures the database lacks (a restore), erasure requests whose job was lost,
+    retention when due, campaigns, and the opens counted in Redis into the database."""
+    from alumni import erasure, retention
+    from alumni.campaigns import sending
     from alumni.opens import flush_opens
 
+    # Counting opens comes last and on its own: it must never hold up sending.
+    return [erasure.catch_up, erasure.sweep, retention.run_if_due, sending.tick, flush_opens]
+
+
+def tick() -> None:
+    """One round; a step that fails does not stop the others, the next round repairs it."""
+    from alumni.extensions import db
+
+    for step in steps():
+        try:
+            step()
+        except Exception as error:  # keep ticking: the next tick repairs what this missed
+            db.session.rollback()
+            log.error("tick: %s failed: %s", step.__name__, type(error).__name__)
+
+
+def run(app: Flask, stop: threading.Event) -> None:
     interval = app.config["TICK_SECONDS"]
     while not stop.is_set():
         with app.app_context():
-            # Each step on its own: counting opens must never hold up sending, nor the reverse.
-            for step, name in ((tick, "tick"), (flush_opens, "flushing opens")):
-                try:
-                    step()
-                except Exception as error:  # keep ticking: the next tick repairs what this missed
-                    db.session.rollback()
-                    log.error("%s failed: %s", name, type(error).__name__)
+            tick()
         stop.wait(interval)
 
 

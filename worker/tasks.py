@@ -6,7 +6,7 @@ import logging
 
 import dramatiq
 
-from alumni import invitations
+from alumni import erasure, invitations
 from alumni.campaigns import sending
 from alumni.jobs import Job
 from alumni.mail import TemporaryFailure
@@ -55,7 +55,19 @@ def send_campaign_batch(batch_id: int) -> None:
     except TemporaryFailure:
         log.warning("batch %s: mail server unavailable, will retry", batch_id)
         raise
+    except erasure.ReplayPending:
+        log.warning("batch %s: erasure ledger being replayed, will retry", batch_id)
+        raise
     log.info("batch %s: %s", batch_id, outcome)
+
+
+@dramatiq.actor(
+    actor_name=Job.ERASE_ALUMNUS, max_retries=20, min_backoff=1_000, max_backoff=5 * 60_000
+)
+def erase_alumnus(request_id: int) -> None:
+    """Idempotent: the request is claimed on its row; a person erased before stays so."""
+    outcome = erasure.carry_out(request_id)
+    log.info("erase_alumnus %s: %s", request_id, outcome)
 
 
 # `dramatiq worker.tasks` imports this module on its own: create the app, which binds the

@@ -25,6 +25,7 @@ from alumni.campaigns.audience import audience_ids
 from alumni.campaigns.content import CampaignSnapshot
 from alumni.campaigns.delivery import CampaignStopped, Courier
 from alumni.campaigns.service import requeue_pending_batches
+from alumni.erasure import ReplayPending, require_ledger_applied
 from alumni.extensions import db
 from alumni.jobs import Job, enqueue_after_commit
 from alumni.metrics import count_many
@@ -163,13 +164,19 @@ def dispatch(campaign_id: int) -> None:
 
 
 def send_batch(batch_id: int) -> str:
-    """Send to everyone in the batch who consents now; returns what happened."""
+    """Send to everyone in the batch who consents now; returns what happened. Raises
+    ``ReplayPending`` (retry later) while the erasure ledger is being replayed."""
     batch = db.session.get(CampaignBatch, batch_id)
     if batch is None or batch.done_at is not None:
         return "done-before"
     campaign = db.session.get(Campaign, batch.campaign_id)
     if campaign is None or campaign.status is not CampaignStatus.SENDING:
         return "not-sending"  # paused batches are queued again on resume
+    try:
+        require_ledger_applied()  # after a restore, nobody erased since is mailed
+    except ReplayPending:
+        _wait(campaign.id, "erasure-replay")
+        raise
     content = CampaignSnapshot.of(campaign)
     ids = list(
         db.session.scalars(

@@ -21,6 +21,7 @@ from alumni.models import (
     CampaignStatus,
     Delivery,
     DeliveryStatus,
+    DeliveryTotal,
     utcnow,
 )
 from alumni.models.campaign import CAMPAIGN_TRANSITIONS
@@ -217,6 +218,12 @@ def counts(campaign: Campaign, *, with_remaining: bool = True) -> Counts:
         sa.select(Delivery.status, Delivery.reason, sa.func.count())
         .where(Delivery.campaign_id == campaign.id)
         .group_by(Delivery.status, Delivery.reason)
+    ).all()
+    # Deliveries past their retention period, counted before they were deleted.
+    rows += db.session.execute(
+        sa.select(DeliveryTotal.status, DeliveryTotal.reason, DeliveryTotal.count).where(
+            DeliveryTotal.campaign_id == campaign.id
+        )
     ).all()
     result = Counts()
     skipped: Counter[str] = Counter()

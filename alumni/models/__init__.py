@@ -8,6 +8,7 @@ from alumni.models.campaign import (
     CampaignStatus,
     Delivery,
     DeliveryStatus,
+    DeliveryTotal,
 )
 from alumni.models.consent import (
     AppendOnlyViolation,
@@ -16,6 +17,7 @@ from alumni.models.consent import (
     ConsentState,
     EvidenceChannel,
 )
+from alumni.models.erasure import ErasureRequest, ErasureState
 from alumni.models.opens import OpenCount, OpenedToken, OpenFlush
 from alumni.models.staff import ApiToken, AuditEntry, Role, StaffUser
 from alumni.models.suppression import Suppression, SuppressionReason
@@ -36,6 +38,9 @@ __all__ = [
     "ConsentState",
     "Delivery",
     "DeliveryStatus",
+    "DeliveryTotal",
+    "ErasureRequest",
+    "ErasureState",
     "EvidenceChannel",
     "Gender",
     "InvalidTransition",

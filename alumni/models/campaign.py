@@ -139,3 +139,20 @@ class Delivery(db.Model):
     def move_to(self, status: DeliveryStatus) -> None:
         check_transition(self.status, status, DELIVERY_TRANSITIONS)
         self.status = status
+
+
+class DeliveryTotal(db.Model):
+    """Deliveries past their retention period, counted per (campaign, status, reason) and
+    then deleted: the campaign's totals stay, the details of who got what go."""
+
+    __tablename__ = "delivery_totals"
+
+    campaign_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("campaigns.id", ondelete="CASCADE"), primary_key=True
+    )
+    status: Mapped[DeliveryStatus] = mapped_column(
+        enum_column(DeliveryStatus, name="delivery_total_status"), primary_key=True
+    )
+    # "" for none: part of the primary key, so never NULL.
+    reason: Mapped[str] = mapped_column(sa.String(40), primary_key=True, default="")
+    count: Mapped[int] = mapped_column(sa.BigInteger, default=0)

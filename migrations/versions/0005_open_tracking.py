@@ -1,7 +1,7 @@
 """open tracking: tokens seen, counts per hour, flushes from Redis
 
 Revision ID: 0005
-Revises: 0003
+Revises: 0004b
 Create Date: 2026-11-24 09:00:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0005'
-down_revision = '0003'
+down_revision = '0004b'
 branch_labels = None
 depends_on = None
 

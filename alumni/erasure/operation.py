@@ -1,0 +1,275 @@
+"""Erasure: remove every personal field and make sure the person is never mailed again.
+
+One operation for every path that ends in "we keep nothing for alumni purposes": no to every
+purpose on the consent form, "delete my data" on the opt-out page, no consent left after opt-outs
+or on the preferences, withdrawing entirely, a request handled by staff, retention, and the
+replay after a restore. It happens in two steps:
+
+1. ``request_erasure`` (the click): in the caller's transaction, mail stops at once. Every
+   consent given is withdrawn (with evidence), the keyed hashes of the address and student
+   number go on the suppression list, the person's links die, and a durable request is stored.
+   Its job is queued after the commit.
+2. ``erase_alumnus`` (the job, the scheduler's sweep of requests whose job was lost, retention,
+   the replay): claimed deliveries are cancelled and every delivery loses the person, consent
+   rows go (the evidence stays under the pseudonymous id), the personal fields are cleared
+   except those a legal duty keeps (``ERASURE_KEEP_FIELDS``), the erasure is appended to the
+   ledger outside the database, and the audit log records it by pseudonymous id.
+
+Queued work for the person needs no removal: jobs carry ids only, and each actor re-reads the
+person and does nothing for someone suppressed or erased.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from flask import current_app
+
+from alumni import audit
+from alumni.consent import withdraw_granted
+from alumni.erasure.ledger import Entry, LedgerError
+from alumni.erasure.position import write_before_commit
+from alumni.extensions import db
+from alumni.jobs import Job, enqueue_after_commit
+from alumni.metrics import count
+from alumni.models import (
+    PERSONAL_FIELDS,
+    Alumnus,
+    AlumnusStatus,
+    Consent,
+    Delivery,
+    DeliveryStatus,
+    ErasureRequest,
+    EvidenceChannel,
+    SuppressionReason,
+    utcnow,
+)
+from alumni.suppression import keys_for, suppress
+
+log = logging.getLogger(__name__)
+
+SWEEP_BATCH = 200
+# Dates of the person's dealings with us; they go with the rest.
+ERASED_DATES = ("invited_at", "invitation_sent_at", "responded_at", "paused_at")
+
+
+def request_erasure(
+    alumnus: Alumnus, *, reason: SuppressionReason, channel: EvidenceChannel, actor: str
+) -> None:
+    """Stop all mail to the person now and queue their erasure, in the caller's transaction
+    (the caller commits). Asking twice changes nothing."""
+    alumnus = _locked(alumnus.id)
+    if alumnus.is_erased or _has_pending_request(alumnus):
+        return
+    _stop_mail(alumnus, reason, channel)
+    request = ErasureRequest(
+        alumnus_id=alumnus.id,
+        subject_id=alumnus.subject_id,
+        reason=reason,
+        channel=channel,
+        actor=actor,
+        requested_at=utcnow(),
+    )
+    db.session.add(request)
+    db.session.flush()
+    _audit("alumnus.erasure_requested", alumnus, reason, channel, actor)
+    enqueue_after_commit(Job.ERASE_ALUMNUS, request.id)
+
+
+def erase_alumnus(
+    alumnus: Alumnus,
+    *,
+    reason: SuppressionReason,
+    channel: EvidenceChannel,
+    actor: str = "alumnus",
+) -> None:
+    """Erase now, within the current transaction; the caller commits. Idempotent."""
+    _erase(alumnus.id, reason, channel, actor)
+
+
+def carry_out(request_id: int) -> str:
+    """Do one erasure request and commit; what the job and the sweep call. Idempotent."""
+    # The first statement writes: it claims the request (a second caller waits, then finds it
+    # done) and on SQLite takes the write lock before anything is read.
+    claimed = db.session.execute(
+        sa.update(ErasureRequest)
+        .where(ErasureRequest.id == request_id, ErasureRequest.done_at.is_(None))
+        .values(attempts=ErasureRequest.attempts + 1)
+        .returning(
+            ErasureRequest.alumnus_id,
+            ErasureRequest.reason,
+            ErasureRequest.channel,
+            ErasureRequest.actor,
+        )
+        .execution_options(synchronize_session=False)
+    ).first()
+    if claimed is None:
+        db.session.rollback()
+        return "done-before"
+    erased = _erase(*claimed)
+    db.session.commit()
+    return "erased" if erased else "erased-before"
+
+
+def sweep(now: datetime | None = None) -> int:
+    """The scheduler's tick: do the requests whose job has not done them in time (Redis was
+    down, a worker crashed). Returns how many were erased."""
+    now = now or utcnow()
+    cutoff = now - timedelta(seconds=current_app.config["ERASURE_SWEEP_SECONDS"])
+    ids = list(
+        db.session.scalars(
+            sa.select(ErasureRequest.id)
+            .where(ErasureRequest.done_at.is_(None), ErasureRequest.requested_at < cutoff)
+            .order_by(ErasureRequest.id)
+            .limit(SWEEP_BATCH)
+        )
+    )
+    db.session.rollback()
+    erased = 0
+    for request_id in ids:
+        try:
+            erased += carry_out(request_id) == "erased"
+        except LedgerError as error:
+            db.session.rollback()
+            log.error("erasure sweep stopped: %s", error)  # the next tick tries again
+            break
+    if ids:
+        log.info("erasure sweep: %d requests, %d erased", len(ids), erased)
+    return erased
+
+
+def erase_again(
+    alumnus: Alumnus, *, reason: SuppressionReason, channel: EvidenceChannel, at: datetime
+) -> bool:
+    """The replay: erase someone a restored backup brought back, as they were erased at
+    ``at``, without a new ledger entry (the ledger has it)."""
+    return _erase(alumnus.id, reason, channel, "replay", at=at, to_ledger=False)
+
+
+def pending_requests() -> int:
+    query = sa.select(sa.func.count()).where(ErasureRequest.done_at.is_(None))
+    return db.session.scalar(query) or 0
+
+
+# -- the steps --------------------------------------------------------------------------------
+
+
+def _locked(alumnus_id: int) -> Alumnus:
+    """The person re-read and locked until the commit; the caller's changes flushed first."""
+    db.session.flush()
+    return db.session.scalars(
+        sa.select(Alumnus)
+        .where(Alumnus.id == alumnus_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
+
+
+def _has_pending_request(alumnus: Alumnus) -> bool:
+    query = sa.select(ErasureRequest.id).where(
+        ErasureRequest.alumnus_id == alumnus.id, ErasureRequest.done_at.is_(None)
+    )
+    return db.session.scalar(query.limit(1)) is not None
+
+
+def _stop_mail(
+    alumnus: Alumnus,
+    reason: SuppressionReason,
+    channel: EvidenceChannel,
+    at: datetime | None = None,
+) -> None:
+    """What must hold from the moment of the request: no consent, suppressed, links dead."""
+    withdraw_granted(alumnus, channel, at)
+    suppress(alumnus, reason)
+    alumnus.link_version += 1
+
+
+def _erase(
+    alumnus_id: int,
+    reason: SuppressionReason,
+    channel: EvidenceChannel,
+    actor: str,
+    *,
+    at: datetime | None = None,
+    to_ledger: bool = True,
+) -> bool:
+    """The erasure itself; returns False when the person was erased before."""
+    now = at or utcnow()
+    # Deliveries first: a sender locks its delivery, then the person; taking them in the same
+    # order means an erasure and a send wait for each other instead of deadlocking. On SQLite
+    # this first write also takes the write lock before the person is read.
+    _end_deliveries(alumnus_id, now)
+    alumnus = _locked(alumnus_id)
+    if alumnus.is_erased:
+        _requests_done(alumnus.id, now)
+        return False
+    _stop_mail(alumnus, reason, channel, at)
+    entry = Entry(alumnus.subject_id, tuple(keys_for(alumnus)), str(reason), str(channel), now)
+    db.session.execute(
+        sa.delete(Consent)
+        .where(Consent.alumnus_id == alumnus.id)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.expire(alumnus, ["consents"])
+    _clear_personal_data(alumnus)
+    alumnus.move_to(AlumnusStatus.ERASED)
+    alumnus.erased_at = now
+    _requests_done(alumnus.id, now)
+    if to_ledger:
+        write_before_commit(entry)
+    _audit("alumnus.erased", alumnus, reason, channel, actor)
+    count("alumni_erasures", str(reason))
+    log.info("alumnus %s erased", alumnus.id)
+    return True
+
+
+def _audit(
+    action: str,
+    alumnus: Alumnus,
+    reason: SuppressionReason,
+    channel: EvidenceChannel,
+    actor: str,
+) -> None:
+    """By pseudonymous id, with why and how: nothing personal."""
+    audit.record(
+        action, actor=actor, subject_id=alumnus.subject_id, reason=str(reason), channel=str(channel)
+    )
+
+
+def _end_deliveries(alumnus_id: int, now: datetime) -> None:
+    """Cancel what is claimed and not sent; keep every delivery, without the person, so that
+    the campaign's totals stay."""
+    db.session.execute(
+        sa.update(Delivery)
+        .where(Delivery.alumnus_id == alumnus_id, Delivery.status == DeliveryStatus.CLAIMED)
+        .values(status=DeliveryStatus.SKIPPED, reason="erased", finished_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.execute(
+        sa.update(Delivery)
+        .where(Delivery.alumnus_id == alumnus_id)
+        .values(alumnus_id=None)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _clear_personal_data(alumnus: Alumnus) -> None:
+    kept = current_app.config["ERASURE_KEEP_FIELDS"]
+    for field in PERSONAL_FIELDS:
+        if field not in kept:
+            setattr(alumnus, field, None)
+    for field in ERASED_DATES:
+        setattr(alumnus, field, None)
+    alumnus.student_key = None
+    alumnus.locale = current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def _requests_done(alumnus_id: int, now: datetime) -> None:
+    db.session.execute(
+        sa.update(ErasureRequest)
+        .where(ErasureRequest.alumnus_id == alumnus_id, ErasureRequest.done_at.is_(None))
+        .values(done_at=now)
+        .execution_options(synchronize_session=False)
+    )
