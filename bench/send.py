@@ -437,10 +437,13 @@ def run_pipeline(
 
 def run_smtplib(n: int, sink: Sink, connections: int, message_bytes: bytes) -> tuple[float, int]:
     """N messages over ``connections`` smtplib connections, one thread each; the message is
-    parsed once into an EmailMessage and each send flattens it, as the app's backend does."""
-    from email import message_from_bytes, policy
+    parsed once, with the app's email policy, and each send flattens it as the app's backend
+    does (``send_message``)."""
+    from email import message_from_bytes
 
-    message = message_from_bytes(message_bytes, policy=policy.SMTP)
+    from alumni.mail.message import POLICY
+
+    message = message_from_bytes(message_bytes, policy=POLICY)
     shares = [n // connections + (1 if i < n % connections else 0) for i in range(connections)]
     barrier = threading.Barrier(connections + 1)
     errors: list[BaseException] = []
