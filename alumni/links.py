@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import lru_cache
 from typing import Protocol
 
 import sqlalchemy as sa
@@ -63,8 +64,13 @@ class Link:
 def _serializer(kind: LinkKind) -> URLSafeTimedSerializer:
     config = current_app.config
     # itsdangerous signs with the last key and accepts every key in the list.
-    keys = [*config["SECRET_KEY_FALLBACKS"], config["SECRET_KEY"]]
-    return URLSafeTimedSerializer(keys, salt=f"alumni.link.{kind}")
+    return _serializer_for(kind, (*config["SECRET_KEY_FALLBACKS"], config["SECRET_KEY"]))
+
+
+@lru_cache(maxsize=32)
+def _serializer_for(kind: LinkKind, keys: tuple[str, ...]) -> URLSafeTimedSerializer:
+    """Made once per kind and keys: a campaign signs two links for every email."""
+    return URLSafeTimedSerializer(list(keys), salt=f"alumni.link.{kind}")
 
 
 class LinkHolder(Protocol):
@@ -87,9 +93,21 @@ def link_url(kind: LinkKind, alumnus: LinkHolder, *extra: object) -> str:
 
 
 def link_url_for_token(kind: LinkKind, token: str) -> str:
-    # Built without a request: workers make these links too.
-    adapter = current_app.url_map.bind("localhost")
-    return current_app.config["BASE_URL"] + adapter.build(ENDPOINTS[kind], {"token": token})
+    return current_app.config["BASE_URL"] + _paths()[kind] + token
+
+
+def _paths() -> dict[LinkKind, str]:
+    """The path of each kind of link up to its token, from the routes, once per app.
+    Built without a request: workers make these links too."""
+    paths = current_app.extensions.get("link_paths")
+    if paths is None:
+        adapter = current_app.url_map.bind("localhost")
+        paths = {
+            kind: adapter.build(endpoint, {"token": "T"}).removesuffix("T")
+            for kind, endpoint in ENDPOINTS.items()
+        }
+        current_app.extensions["link_paths"] = paths
+    return paths
 
 
 def read_token(kind: LinkKind, token: str) -> Link:

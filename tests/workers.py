@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import redis
+from flask import current_app
 from gunicorn import version_info as gunicorn_version
 
 from tests.conftest import REDIS_URL, TEST_KEYS
@@ -27,6 +28,8 @@ def redis_available() -> tuple[bool, str]:
 
 
 def worker_environment(database_url: str, namespace: str, smtp_url: str, **extra: str) -> dict:
+    """The worker's settings: the test's database, queue, relay and keys, and the test app's
+    own erasure ledger (a worker left to the default would write to instance/)."""
     return {
         **{key: value for key, value in os.environ.items() if not key.startswith("PYTEST")},
         "DATABASE_URL": database_url,
@@ -37,6 +40,7 @@ def worker_environment(database_url: str, namespace: str, smtp_url: str, **extra
         "SECRET_KEY": TEST_KEYS["SECRET_KEY"],
         "SUPPRESSION_KEY": TEST_KEYS["SUPPRESSION_KEY"],
         "PSEUDONYM_KEY": TEST_KEYS["PSEUDONYM_KEY"],
+        "ERASURE_LEDGER_PATH": current_app.config["ERASURE_LEDGER_PATH"],
         **extra,
     }
 

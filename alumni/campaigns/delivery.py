@@ -193,9 +193,9 @@ class Courier:
         if delivery_id is None:
             return "claimed-before"
         try:
-            if not begin_send(self.sends, campaign.id, delivery_id):
+            began, person = self._begin_and_read(delivery_id, alumnus_id)
+            if not began:
                 return "claim-lost"
-            person = read_locked(self.sends, alumnus_id, campaign)
             reason = skip_reason(person, person is not None and self._is_suppressed(person))
             if reason is None:
                 assert person is not None and person.consent_since is not None
@@ -233,6 +233,23 @@ class Courier:
         self.tally["alumni_emails_sent", campaign.purpose.value] += 1
         return "sent"
 
+    def _begin_and_read(self, delivery_id: int, alumnus_id: int) -> Person | str | None:
+        """Open the send transaction: lock and read the person with their consent. Returns
+        "claim-lost" when the tick ended the claim; raises ``CampaignStopped``."""
+        campaign = self.campaign
+        if self.sends.dialect.name == "postgresql":
+            row = self.sends.execute(
+                _BEGIN_AND_READ,
+                {"delivery_id": delivery_id, "alumnus_id": alumnus_id, "purpose": campaign.purpose},
+            ).first()
+            if row is not None:
+                if row[-1] is not CampaignStatus.SENDING:
+                    raise CampaignStopped
+                return True, Person(*row[:-1])
+        if not begin_send(self.sends, campaign.id, delivery_id):
+            return False, None
+        return True, read_locked(self.sends, alumnus_id, campaign)
+
     def _finish(self, delivery_id: int, status: DeliveryStatus, reason: str | None) -> None:
         """Record the outcome and end the send transaction, which releases the lock."""
         finish(self.sends, delivery_id, status, reason)
@@ -253,13 +270,14 @@ _BEGIN = (
             Campaign.id == sa.bindparam("for_campaign"), Campaign.status == CampaignStatus.SENDING
         ),
     )
-    .values(attempts=Delivery.attempts + 1)
+    .values(attempts=1)
 )
 _STILL_CLAIMED = sa.select(_CLAIMED).where(_THIS_DELIVERY)
 _FINISH = (
     sa.update(Delivery)
     .where(_THIS_DELIVERY, _CLAIMED)
     .values(
+        attempts=1,
         status=sa.bindparam("new_status", type_=Delivery.status.type),
         reason=sa.bindparam("new_reason", type_=sa.String),
         finished_at=sa.bindparam("now", type_=Delivery.finished_at.type),
@@ -276,6 +294,25 @@ _PERSON_WITH_CONSENT = (
     )
     .where(Alumnus.id == sa.bindparam("alumnus_id"))
     .with_for_update(read=True, of=[Alumnus.__table__, Consent.__table__])
+)
+# PostgreSQL takes the locks and reads in one statement: the person and their consent share-
+# locked, the claim locked too (the tick waits before it calls it interrupted), and whether the
+# campaign is still sending. No row: the claim ended, or there is no consent row; the
+# statements one by one then tell which.
+_BEGIN_AND_READ = (
+    sa.select(*PERSON_COLUMNS, Consent.state, Consent.changed_at, Campaign.status)
+    .select_from(Alumnus)
+    .join(
+        Consent,
+        sa.and_(
+            Consent.alumnus_id == Alumnus.id,
+            Consent.purpose == sa.bindparam("purpose", type_=Consent.purpose.type),
+        ),
+    )
+    .join(Delivery, _THIS_DELIVERY)
+    .join(Campaign, Campaign.id == Delivery.campaign_id)
+    .where(Alumnus.id == sa.bindparam("alumnus_id"), _CLAIMED)
+    .with_for_update(read=True, of=[Alumnus.__table__, Consent.__table__, Delivery.__table__])
 )
 _PERSON_ALONE = sa.select(*PERSON_COLUMNS, sa.null(), sa.null()).where(
     Alumnus.id == sa.bindparam("alumnus_id")

@@ -12,6 +12,7 @@ from alumni.mail.backends import MailBackend, MemoryBackend, OutboxBackend, SMTP
 from alumni.mail.message import (
     Email,
     MailError,
+    OutgoingMessage,
     PermanentFailure,
     TemporaryFailure,
     build_message,
@@ -23,6 +24,7 @@ __all__ = [
     "MailError",
     "MemoryBackend",
     "OutboxBackend",
+    "OutgoingMessage",
     "PermanentFailure",
     "SMTPBackend",
     "TemporaryFailure",

@@ -8,16 +8,16 @@ import ssl
 import threading
 import uuid
 from email import message_from_bytes, policy
-from email.message import EmailMessage, Message
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from alumni.mail.message import PermanentFailure, TemporaryFailure
+from alumni.mail.message import OutgoingMessage, PermanentFailure, TemporaryFailure
 
 
 class MailBackend(Protocol):
-    def send(self, message: Message) -> None:
+    def send(self, message: OutgoingMessage) -> None:
         """Hand over one message, or raise ``TemporaryFailure`` or ``PermanentFailure``."""
 
     def close(self) -> None:
@@ -34,7 +34,7 @@ class MemoryBackend:
         self.outbox: list[EmailMessage] = []
         self._lock = threading.Lock()
 
-    def send(self, message: Message) -> None:
+    def send(self, message: OutgoingMessage) -> None:
         received = message_from_bytes(message.as_bytes(), policy=policy.default)
         with self._lock:
             self.outbox.append(received)  # type: ignore[arg-type]
@@ -56,7 +56,7 @@ class OutboxBackend:
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
 
-    def send(self, message: Message) -> None:
+    def send(self, message: OutgoingMessage) -> None:
         self.path.mkdir(parents=True, exist_ok=True)
         name = f"{uuid.uuid1().hex}.eml"  # time-ordered, so the listing sorts by sending
         partial = self.path / f".{name}.part"
@@ -128,17 +128,17 @@ class SMTPBackend:
                 self._open.add(connection)
         return connection
 
-    def send(self, message: Message) -> None:
+    def send(self, message: OutgoingMessage) -> None:
         reused = getattr(self._local, "connection", None) is not None
         try:
             try:
-                refused = self._connection().send_message(message)
+                refused = _hand_over(self._connection(), message)
             except smtplib.SMTPServerDisconnected:
                 if not reused:
                     raise
                 # The server closed an idle connection: one fresh try before calling it a failure.
                 self.close()
-                refused = self._connection().send_message(message)
+                refused = _hand_over(self._connection(), message)
         except smtplib.SMTPRecipientsRefused as error:
             self.close()
             code, text = next(iter(error.recipients.values()))
@@ -172,6 +172,19 @@ class SMTPBackend:
             connection.quit()
         except (OSError, smtplib.SMTPException):
             connection.close()
+
+
+def _hand_over(connection: smtplib.SMTP, message: OutgoingMessage) -> dict[str, tuple[int, bytes]]:
+    options: list[str] = []
+    if message.international:
+        connection.ehlo_or_helo_if_needed()
+        if not connection.has_extn("smtputf8"):
+            # The relay's limit, not the address's fault: failed, but never suppressed.
+            raise PermanentFailure("the mail server takes no address that is not ASCII", code=555)
+        options = ["SMTPUTF8", "BODY=8BITMIME"]
+    return connection.sendmail(
+        message.sender, [message.recipient], message.as_bytes(), mail_options=options
+    )
 
 
 def _failure(code: int, text: bytes | str) -> TemporaryFailure | PermanentFailure:

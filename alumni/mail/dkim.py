@@ -6,10 +6,11 @@ one-click unsubscribe that mail providers will trust.
 
 from __future__ import annotations
 
-from email.message import Message
 from pathlib import Path
 
 import dkim
+
+from alumni.mail.message import OutgoingMessage
 
 SIGNED_HEADERS = (
     b"from", b"to", b"subject", b"date", b"message-id", b"mime-version", b"content-type",
@@ -23,7 +24,7 @@ class Signer:
         self.selector = selector.encode()
         self.domain = domain.encode()
 
-    def sign(self, message: Message) -> None:
+    def sign(self, message: OutgoingMessage) -> None:
         """Add a DKIM-Signature header over the message as it will be sent."""
         present = {name.lower().encode() for name in message}
         headers = [name for name in SIGNED_HEADERS if name in present]
@@ -36,5 +37,5 @@ class Signer:
             canonicalize=(b"relaxed", b"relaxed"),
         )
         name, _, value = signature.decode().partition(":")
-        # Unfolded: the header is re-folded on sending, which relaxed canonicalisation allows.
-        message[name] = " ".join(value.split())
+        # Unfolded: relaxed canonicalisation ignores how the header is folded on the wire.
+        message.prepend_header(name, " ".join(value.split()))

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import base64
+import secrets
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from email.header import Header
-from email.message import Message
-from email.mime.multipart import MIMEMultipart
-from email.mime.text import MIMEText
-from email.policy import Compat32
 from email.utils import formataddr, formatdate, make_msgid, parseaddr
 from functools import lru_cache
 
@@ -43,47 +41,94 @@ def single_line(value: str) -> str:
     return " ".join(value.splitlines()).strip()
 
 
-class _Policy(Compat32):
-    """compat32, writing ASCII headers itself: the standard policy builds a ``Header`` object
-    to fold every header of every message, which costs more than all the rest together.
+@dataclass
+class OutgoingMessage:
+    """A message as it goes on the wire: the envelope, the headers and the body as bytes.
 
-    A long value folds after the commas of a list (List-Unsubscribe) or at its encoded-word
-    boundaries (already folded); a line stays under RFC 5322's limit of 998 characters.
+    Campaign sending builds one per recipient, so it is built directly, not with the email
+    package's object model, whose headers and generator cost more per email than everything
+    else together. The shape is always the same: multipart/alternative, a plain-text and an
+    HTML part, both UTF-8 in base64; header values that are not ASCII in RFC 2047 (or, for an
+    address that is not ASCII, as UTF-8 under SMTPUTF8).
     """
 
-    def _fold(self, name: str, value: object, sanitize: bool) -> str:
-        if isinstance(value, str) and value.isascii():
-            if len(name) + len(value) > 76 and "\n" not in value:
-                value = value.replace(", ", ",\n ")
-            lines = value.split("\n")
-            if all(len(line) < 990 for line in lines):
-                return f"{name}: {self.linesep.join(lines)}{self.linesep}"
-        return super()._fold(name, value, sanitize)
+    sender: str
+    recipient: str
+    headers: list[tuple[str, str]]
+    body: bytes
+
+    @property
+    def international(self) -> bool:
+        """Needs SMTPUTF8: an address that is not ASCII."""
+        return not (self.sender.isascii() and self.recipient.isascii())
+
+    def __getitem__(self, name: str) -> str | None:
+        wanted = name.lower()
+        return next((value for key, value in self.headers if key.lower() == wanted), None)
+
+    def __iter__(self) -> Iterator[str]:
+        return (name for name, _ in self.headers)
+
+    def prepend_header(self, name: str, value: str) -> None:
+        self.headers.insert(0, (name, value))
+
+    def as_bytes(self) -> bytes:
+        lines = [_folded(name, value) for name, value in self.headers]
+        return "".join(lines).encode() + CRLF + self.body
 
 
-POLICY = _Policy()
+CRLF = b"\r\n"
 
 
-def build_message(email: Email, sender: str) -> Message:
-    """Multipart text and HTML, with Message-ID and Date; no tracking of any kind here.
-
-    Built with the classic MIME classes: a campaign builds one per recipient, and these take
-    a twentieth of the time of ``EmailMessage`` with its header objects, to the same bytes on
-    the wire (headers in RFC 2047 where they are not ASCII, bodies in base64).
-    """
+def build_message(email: Email, sender: str) -> OutgoingMessage:
+    """Multipart text and HTML, with Message-ID and Date; no tracking of any kind here."""
     name, address = parseaddr(sender)
     domain = address.rpartition("@")[2] or "localhost"
-    message = MIMEMultipart("alternative", policy=POLICY)
-    message["From"] = formataddr((single_line(name), address), charset="utf-8")
-    message["To"] = single_line(email.to)
-    message["Subject"] = _header(single_line(email.subject))
-    message["Date"] = formatdate(localtime=False, usegmt=True)
-    message["Message-ID"] = make_msgid(domain=domain)
-    for header, value in email.headers.items():
-        message[header] = _header(single_line(value))
-    message.attach(MIMEText(email.text, "plain", "utf-8", policy=POLICY))
-    message.attach(MIMEText(email.html, "html", "utf-8", policy=POLICY))
-    return message
+    # "=_" never occurs in base64: the boundary cannot occur in either part.
+    boundary = f"=_{secrets.token_hex(16)}"
+    headers = [
+        ("From", _sender(single_line(name), address)),
+        ("To", single_line(email.to)),
+        ("Subject", _header(single_line(email.subject))),
+        ("Date", formatdate(localtime=False, usegmt=True)),
+        ("Message-ID", make_msgid(domain=domain)),
+        *((header, _header(single_line(value))) for header, value in email.headers.items()),
+        ("MIME-Version", "1.0"),
+        ("Content-Type", f'multipart/alternative; boundary="{boundary}"'),
+    ]
+    body = b"".join(
+        (
+            _part(boundary, "plain", email.text),
+            _part(boundary, "html", email.html),
+            f"--{boundary}--".encode(),
+            CRLF,
+        )
+    )
+    return OutgoingMessage(address, single_line(email.to), headers, body)
+
+
+def _part(boundary: str, subtype: str, text: str) -> bytes:
+    head = (
+        f'--{boundary}\r\nContent-Type: text/{subtype}; charset="utf-8"\r\n'
+        "Content-Transfer-Encoding: base64\r\n\r\n"
+    )
+    encoded = base64.encodebytes(text.encode()).replace(b"\n", CRLF)
+    return head.encode() + encoded
+
+
+def _folded(name: str, value: str) -> str:
+    """One header, folded after the commas of a long list (List-Unsubscribe); every line stays
+    under RFC 5322's limit of 998 characters (a URL cannot be folded, and never is that long)."""
+    if len(name) + len(value) > 76 and "\n" not in value:
+        value = value.replace(", ", ",\r\n ")
+    else:
+        value = value.replace("\n", "\r\n")
+    return f"{name}: {value}\r\n"
+
+
+@lru_cache(maxsize=16)
+def _sender(name: str, address: str) -> str:
+    return formataddr((name, address), charset="utf-8") if address.isascii() else address
 
 
 def _header(value: str) -> str:
