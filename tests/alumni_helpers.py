@@ -14,9 +14,17 @@ def csrf_token(html: str) -> str:
 
 
 def shown_values(html: str) -> dict[str, str]:
-    """The personal fields as the page shows them."""
-    inputs = re.findall(r'<input[^>]*\bname="([a-z_]+)"[^>]*\bvalue="([^"]*)"', html)
-    values = {name: value for name, value in inputs if name not in ("csrf_token", *Purpose)}
+    """The fields as the page shows them; a checkbox only when it is ticked, as a browser
+    sends it."""
+    values = {}
+    for tag in re.findall(r"<input[^>]*>", html):
+        name = re.search(r'\bname="([a-z_]+)"', tag)
+        value = re.search(r'\bvalue="([^"]*)"', tag)
+        if name is None or value is None or name.group(1) in ("csrf_token", *Purpose):
+            continue
+        if 'type="checkbox"' in tag and not re.search(r"\bchecked\b", tag):
+            continue
+        values[name.group(1)] = value.group(1)
     values["gender"] = re.search(r'<option selected value="([a-z]+)"', html).group(1)
     return values
 

@@ -153,6 +153,23 @@ def test_preferences_show_current_choices_and_log_only_changes(app, client):
     }
 
 
+def test_mail_is_paused_only_when_the_box_is_ticked_and_can_be_resumed(app, client):
+    alumnus = make_alumnus()
+    answer(alumnus, {Purpose.EVENTS})
+    url = preferences_url(alumnus)
+    assert submit_choices(client, url, {Purpose.EVENTS})[0] == 303
+    db.session.expire_all()
+    assert alumnus.paused_at is None  # saving choices does not pause anything
+    assert submit_choices(client, url, {Purpose.EVENTS}, paused="y")[0] == 303
+    db.session.expire_all()
+    assert alumnus.paused_at is not None
+    box = re.search(r'<input[^>]*name="paused"[^>]*>', client.get(url).get_data(as_text=True))
+    assert "checked" in box.group(0)  # the page shows it ticked
+    assert submit_choices(client, url, {Purpose.EVENTS}, paused="")[0] == 303  # unticked
+    db.session.expire_all()
+    assert alumnus.paused_at is None
+
+
 def test_preferences_with_no_consent_left_erase_the_person(app, client):
     alumnus = make_alumnus()
     answer(alumnus, {Purpose.EVENTS})
