@@ -39,6 +39,7 @@ from alumni.models import (
     DeliveryStatus,
     utcnow,
 )
+from alumni.models.campaign import OPEN_CLAIM
 
 log = logging.getLogger(__name__)
 
@@ -105,10 +106,7 @@ def fail_interrupted_claims(now: datetime) -> int:
     interrupted = timedelta(seconds=current_app.config["INTERRUPTED_CLAIM_SECONDS"])
     return db.session.execute(
         sa.update(Delivery)
-        .where(
-            Delivery.status == DeliveryStatus.CLAIMED,
-            Delivery.created_at < now - interrupted,
-        )
+        .where(OPEN_CLAIM, Delivery.created_at < now - interrupted)
         .values(status=DeliveryStatus.FAILED, reason="interrupted", finished_at=now)
     ).rowcount
 
