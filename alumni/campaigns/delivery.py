@@ -233,9 +233,9 @@ class Courier:
         self.tally["alumni_emails_sent", campaign.purpose.value] += 1
         return "sent"
 
-    def _begin_and_read(self, delivery_id: int, alumnus_id: int) -> Person | str | None:
-        """Open the send transaction: lock and read the person with their consent. Returns
-        "claim-lost" when the tick ended the claim; raises ``CampaignStopped``."""
+    def _begin_and_read(self, delivery_id: int, alumnus_id: int) -> tuple[bool, Person | None]:
+        """Open the send transaction: lock and read the person with their consent (None: no
+        such person). False first when the tick ended the claim; raises ``CampaignStopped``."""
         campaign = self.campaign
         if self.sends.dialect.name == "postgresql":
             row = self.sends.execute(
