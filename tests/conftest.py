@@ -219,6 +219,10 @@ class SMTPSink:
     received_at: list[float] = field(default_factory=list)
     # Seconds to wait before accepting a message: a slow relay keeps messages in flight.
     delay: float = 0.0
+    # From the n-th message on, each is kept but its "250" waits until ``released`` is set:
+    # the message is on the server while its sender has not heard so (for the crash test).
+    hold_from: int | None = None
+    released: threading.Event = field(default_factory=threading.Event)
     lock: threading.RLock = field(default_factory=threading.RLock)
 
     @property
@@ -233,6 +237,9 @@ class SMTPSink:
             self.messages.append(message)  # type: ignore[arg-type]
             self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
             self.received_at.append(time.time())
+            held = self.hold_from is not None and len(self.messages) >= self.hold_from
+        while held and not self.released.is_set():
+            await asyncio.sleep(0.01)
         return "250 OK"
 
     def recipients(self) -> list[str]:

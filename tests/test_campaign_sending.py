@@ -14,8 +14,15 @@ from alumni.campaigns.content import CampaignSnapshot
 from alumni.campaigns.delivery import Courier
 from alumni.campaigns.service import counts, schedule
 from alumni.extensions import db
-from alumni.models import CampaignStatus, Delivery, DeliveryStatus, EvidenceChannel
+from alumni.models import (
+    CampaignStatus,
+    Delivery,
+    DeliveryStatus,
+    EvidenceChannel,
+    SuppressionReason,
+)
 from alumni.purposes import Purpose
+from alumni.suppression import suppress_address
 from tests.factories import answer, make_alumnus, make_campaign, send_now
 
 
@@ -103,6 +110,60 @@ def test_consent_is_checked_at_send_time_not_at_scheduling(app, outbox, monkeypa
     for batch_id in batches:
         sending.send_batch(batch_id)
     assert [m["To"] for m in outbox] == [stays.email]
+
+
+def test_a_withdrawal_after_the_batch_was_read_is_seen_at_the_send(app, outbox, monkeypatch):
+    """The batch reads its audience first; a withdrawal that commits after that read and
+    before the person's turn must still stop their email: the check under lock sees it."""
+    people = [make_alumnus() for _ in range(3)]
+    for person in people:
+        answer(person, {Purpose.EVENTS, Purpose.COURSES})
+    leaves = people[1]
+    campaign = make_campaign()
+    (batch_id,) = held_batches(app, monkeypatch, campaign)
+    read_the_batch = Courier.look_up_suppressions  # runs once the audience has been read
+
+    def withdraw_then_look_up(courier, alumnus_ids):
+        alumnus_ids = list(alumnus_ids)
+        assert leaves.id in alumnus_ids  # still in the audience the batch read
+        opt_out(leaves, Purpose.EVENTS, EvidenceChannel.ONE_CLICK)
+        db.session.commit()
+        read_the_batch(courier, alumnus_ids)
+
+    monkeypatch.setattr(Courier, "look_up_suppressions", withdraw_then_look_up)
+    assert sending.send_batch(batch_id) == "done"
+    assert sorted(m["To"] for m in outbox) == sorted([people[0].email, people[2].email])
+    skipped = db.session.scalar(sa.select(Delivery).where(Delivery.alumnus_id == leaves.id))
+    assert (skipped.status, skipped.reason) == (DeliveryStatus.SKIPPED, "no-consent")
+
+
+def test_a_suppressed_address_is_never_mailed_whatever_the_consent(app, outbox, monkeypatch):
+    """Suppression is looked up once per batch; an address changed after that look-up (to one
+    on the list) is looked up again at its send."""
+    people = [make_alumnus() for _ in range(3)]
+    for person in people:
+        answer(person, {Purpose.EVENTS})
+    bounced, moves = people[0], people[2]
+    suppress_address(bounced.email, SuppressionReason.HARD_BOUNCE)
+    suppress_address("bounced-before@example.org", SuppressionReason.HARD_BOUNCE)
+    campaign = make_campaign()
+    (batch_id,) = held_batches(app, monkeypatch, campaign)
+    look_up = Courier.look_up_suppressions
+
+    def look_up_then_move(courier, alumnus_ids):
+        look_up(courier, alumnus_ids)
+        moves.email = "bounced-before@example.org"  # corrected by the person, say
+        db.session.commit()
+
+    monkeypatch.setattr(Courier, "look_up_suppressions", look_up_then_move)
+    assert sending.send_batch(batch_id) == "done"
+    assert [m["To"] for m in outbox] == [people[1].email]
+    reasons = db.session.execute(
+        sa.select(Delivery.alumnus_id, Delivery.reason).where(
+            Delivery.status == DeliveryStatus.SKIPPED
+        )
+    ).all()
+    assert sorted(reasons) == sorted([(bounced.id, "suppressed"), (moves.id, "suppressed")])
 
 
 def test_a_delivery_is_claimed_once_whatever_happens(app, outbox, monkeypatch):
