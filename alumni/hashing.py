@@ -14,7 +14,7 @@ def normalise_email(address: str) -> str:
 
 def _keyed(key_name: str, domain: str, value: str) -> str:
     key = current_app.config[key_name].encode()
-    return hmac.new(key, f"{domain}:{value}".encode(), hashlib.sha256).hexdigest()
+    return hmac.digest(key, f"{domain}:{value}".encode(), hashlib.sha256).hex()
 
 
 def email_suppression_key(address: str) -> str:

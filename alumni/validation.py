@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
+from functools import cache
 
 import email_validator
 import phonenumbers
@@ -108,6 +109,34 @@ def _is_plain_email(value: str) -> bool:
     )
 
 
+class _NumberKind:
+    """One kind of number of phonenumbers' metadata: its pattern and its possible lengths."""
+
+    def __init__(self, description: phonenumbers.PhoneNumberDesc) -> None:
+        self.pattern = re.compile(description.national_number_pattern)
+        self.lengths = frozenset(description.possible_length or ())
+
+    def fits(self, national: str) -> bool:
+        return len(national) in self.lengths and self.pattern.fullmatch(national) is not None
+
+
+@cache
+def _dutch_kinds() -> tuple[_NumberKind, tuple[_NumberKind, ...]]:
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region("NL")
+    return _NumberKind(metadata.general_desc), (
+        _NumberKind(metadata.mobile),
+        _NumberKind(metadata.fixed_line),
+    )
+
+
+def _surely_valid_dutch(national: str) -> bool:
+    """phonenumbers' ``is_valid_number`` in short for the common Dutch numbers: a number that
+    fits the country's general pattern and its mobile or fixed-line one (the library's own
+    patterns and lengths) is valid. False means "ask the library", not "invalid"."""
+    general, common = _dutch_kinds()
+    return general.fits(national) and any(kind.fits(national) for kind in common)
+
+
 def parse_phone(raw: str) -> str | None:
     """Any phone number, Dutch unless it says otherwise; stored in E.164 form."""
     value = raw.strip()
@@ -115,6 +144,8 @@ def parse_phone(raw: str) -> str | None:
         return None
     dutch = _DUTCH_PHONE.fullmatch(value.replace(" ", "").replace("-", ""))
     if dutch is not None:  # 06-12345678, +31 6 12345678, 0031 20 1234567
+        if _surely_valid_dutch(dutch[1]):
+            return "+31" + dutch[1]
         number = phonenumbers.PhoneNumber(country_code=31, national_number=int(dutch[1]))
         if phonenumbers.is_valid_number(number):
             return "+31" + dutch[1]
