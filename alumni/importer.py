@@ -132,7 +132,7 @@ def import_graduates(
         try:
             row = _validate(line, raw, today)
         except InvalidValue as invalid:
-            early.append(RowOutcome(line, "rejected", invalid.code, invalid.message))
+            early.append(RowOutcome(line, "rejected", invalid.code, _about_column(invalid)))
             continue
         if row.key in seen_students:
             early.append(_duplicate(line, "duplicate-student-number", seen_students[row.key]))
@@ -150,6 +150,15 @@ def import_graduates(
     audit.record("graduates.imported", actor=actor, **dict(report.counts))
     db.session.commit()
     return report
+
+
+def _about_column(invalid: InvalidValue) -> object:
+    """The refusal's message led by the column it is about ("first_name: This field is
+    required."): the school's file has the same header. The column is in the code."""
+    column = invalid.code.partition("-")[2].replace("-", "_")
+    if column not in COLUMNS + OPTIONAL_COLUMNS:
+        return invalid.message
+    return _l("%(column)s: %(reason)s", column=column, reason=invalid.message)
 
 
 def _duplicate(line: int, code: str, first_line: int) -> RowOutcome:

@@ -25,10 +25,7 @@ def invite_graduates(cohort: int | None = None, *, actor: str = "cli") -> list[i
     invitation before sending, so queueing one twice never sends it twice. Each batch commits
     before its jobs are queued, so a worker never sees an uncommitted row.
     """
-    query = sa.select(Alumnus.id).where(
-        Alumnus.status.in_([AlumnusStatus.IMPORTED, AlumnusStatus.INVITED]),
-        Alumnus.invitation_sent_at.is_(None),
-    )
+    query = sa.select(Alumnus.id).where(*_waiting())
     if cohort is not None:
         query = query.where(Alumnus.graduation_year == cohort)
     ids = list(db.session.scalars(query.order_by(Alumnus.id)))
@@ -46,6 +43,25 @@ def invite_graduates(cohort: int | None = None, *, actor: str = "cli") -> list[i
         audit.record("invitations.queued", actor=actor, count=len(ids), cohort=cohort)
         db.session.commit()
     return ids
+
+
+def _waiting() -> tuple[sa.ColumnElement[bool], ...]:
+    """Graduates whose invitation has not gone out (never queued, or queued and not sent)."""
+    return (
+        Alumnus.status.in_([AlumnusStatus.IMPORTED, AlumnusStatus.INVITED]),
+        Alumnus.invitation_sent_at.is_(None),
+    )
+
+
+def waiting_per_year() -> dict[int, int]:
+    """How many graduates wait for an invitation, per graduation year (for the staff page)."""
+    query = (
+        sa.select(Alumnus.graduation_year, sa.func.count())
+        .where(*_waiting())
+        .group_by(Alumnus.graduation_year)
+        .order_by(Alumnus.graduation_year.desc())
+    )
+    return {year: count for year, count in db.session.execute(query)}
 
 
 def deliver_invitation(alumnus_id: int) -> str:

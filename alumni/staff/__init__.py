@@ -5,6 +5,7 @@ bp = Blueprint("staff", __name__, url_prefix="/staff")
 from alumni.staff import (  # noqa: E402, F401
     audit_log,
     campaigns,
+    imports,
     insights,
     lookup,
     research,

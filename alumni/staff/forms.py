@@ -8,6 +8,7 @@ from datetime import date
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
     DateField,
@@ -199,6 +200,19 @@ class LookupForm(FlaskForm):
     email = EmailField(
         _l("Email address"), validators=[InputRequired(message=_l("Type an email address."))]
     )
+
+
+class ImportForm(FlaskForm):
+    csv_file = FileField(
+        _l("CSV file"),
+        validators=[FileRequired(message=_l("Choose the CSV file to import."))],
+    )
+
+
+class InviteForm(FlaskForm):
+    """Which graduates to invite: everyone waiting, or one graduation year (choices per page)."""
+
+    cohort = SelectField(_l("Graduates"), coerce=str, validate_choice=True)
 
 
 class EraseForm(FlaskForm):

@@ -9,6 +9,7 @@ Elements are found by role, link target, field name or button value, never by pr
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -117,4 +118,39 @@ def test_an_officer_sends_a_campaign_and_watches_it_go(
     assert campaign.status is CampaignStatus.SENT
     sent = [path for path in live_server.outbox.glob("*.eml") if path not in tests]
     assert len(sent) == RECIPIENTS
+    expect_only_own_origin(tab, live_server)
+
+
+def test_an_officer_imports_the_administrations_file_and_invites_the_graduates(
+    live_server: LiveServer, tab: BrowserTab, screenshot: Screenshot
+) -> None:
+    from tests.test_importer import MIXED, MIXED_GOOD, MIXED_REJECTED
+
+    make_staff("officer", email=OFFICER)
+    page = tab.page
+    page.goto("/staff/login")
+    page.locator("input[name=email]").fill(OFFICER)
+    page.locator("input[name=password]").fill(STAFF_PASSWORD)
+    page.locator("main button[type=submit]").click()
+    page.wait_for_url(re.compile(r"/staff/$"))
+
+    page.locator("nav a[href='/staff/import']").click()
+    page.locator("input[name=csv_file]").set_input_files(str(MIXED))
+    page.locator("form[action='/staff/import'] button[type=submit]").click()
+    rejected = page.locator("#rejected-rows tbody tr")
+    expect(rejected).to_have_count(len(MIXED_REJECTED))
+    expect(rejected.first.locator("td").first).to_have_text(str(MIXED_REJECTED[0][0]))
+    screenshot(page, "staff-08-import-report")
+
+    page.locator("select[name=cohort]").select_option("all")
+    page.locator("form[action='/staff/invite'] button[type=submit]").click()
+    page.wait_for_url(re.compile(r"/staff/import$"))
+    expect(page.get_by_role("status").first).to_contain_text(str(len(MIXED_GOOD)))
+    screenshot(page, "staff-09-invitations")
+
+    deadline = time.monotonic() + 20  # the web process's own worker sends them
+    while len(list(live_server.outbox.glob("*.eml"))) < len(MIXED_GOOD):
+        assert time.monotonic() < deadline, "the invitations did not arrive in the outbox"
+        time.sleep(0.2)
+    assert len(list(live_server.outbox.glob("*.eml"))) == len(MIXED_GOOD)
     expect_only_own_origin(tab, live_server)

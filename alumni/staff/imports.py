@@ -1,0 +1,95 @@
+"""Graduates from a spreadsheet, and their invitations: the ``import`` and ``invite`` commands
+as a page for officers. The page reports what the command prints, every rejected row with its
+line and reason and the totals, and both steps are in the audit log (by the importer and by
+``invite_graduates``), with counts only."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_babel import ngettext
+from flask_login import current_user
+
+from alumni import importer, invitations
+from alumni.models import Role
+from alumni.staff import bp
+from alumni.staff.access import role_required
+from alumni.staff.accounts import actor_of
+from alumni.staff.forms import ImportForm, InviteForm
+
+# About 45,000 rows of a school's export: a few seconds of work inside one request. Larger
+# files are for the `import` command on the server (or split into several files).
+MAX_UPLOAD_BYTES = 5 * 1024 * 1024
+EVERYONE = "all"
+
+
+def _invite_form(waiting: dict[int, int]) -> InviteForm:
+    form = InviteForm()
+    everyone = sum(waiting.values())
+    form.cohort.choices = [(EVERYONE, _("Everyone waiting (%(count)d)", count=everyone))] + [
+        (str(year), _("Graduated in %(year)d (%(count)d)", year=year, count=count))
+        for year, count in waiting.items()
+    ]
+    return form
+
+
+def _page(form: ImportForm, report: importer.ImportReport | None = None, **extra: Any) -> Any:
+    waiting = invitations.waiting_per_year()
+    invite_form = extra.pop("invite_form", None) or _invite_form(waiting)
+    status = 400 if form.errors or invite_form.errors else 200
+    return render_template(
+        "staff/import.html",
+        form=form,
+        report=report,
+        invite_form=invite_form,
+        waiting=sum(waiting.values()),
+        max_megabytes=MAX_UPLOAD_BYTES // (1024 * 1024),
+        labels=importer.OUTCOME_LABELS,
+        **extra,
+    ), status
+
+
+@bp.route("/import", methods=["GET", "POST"], endpoint="import_graduates")
+@role_required(Role.OFFICER)
+def import_graduates() -> Any:
+    form = ImportForm()
+    if not form.validate_on_submit():
+        return _page(form)
+    upload = form.csv_file.data
+    try:
+        data = upload.read(MAX_UPLOAD_BYTES + 1)
+    finally:
+        upload.close()  # a large upload waits in a temporary file
+    if len(data) > MAX_UPLOAD_BYTES:
+        form.csv_file.errors = [
+            _(
+                "The file is larger than %(size)d MB. Split it into smaller files, or ask the "
+                "administrator to run the import command on the server.",
+                size=MAX_UPLOAD_BYTES // (1024 * 1024),
+            )
+        ]
+        return _page(form)
+    try:
+        report = importer.import_graduates(data, actor=actor_of(current_user.staff))
+    except importer.ImportFileError as error:
+        form.csv_file.errors = [_("Nothing imported: %(reason)s", reason=error.message)]
+        return _page(form)
+    return _page(ImportForm(formdata=None), report)
+
+
+@bp.post("/invite", endpoint="invite_graduates")
+@role_required(Role.OFFICER)
+def invite_graduates() -> Any:
+    form = _invite_form(invitations.waiting_per_year())
+    if not form.validate_on_submit():
+        return _page(ImportForm(formdata=None), invite_form=form)
+    cohort = None if form.cohort.data == EVERYONE else int(form.cohort.data)
+    ids = invitations.invite_graduates(cohort, actor=actor_of(current_user.staff))
+    flash(
+        ngettext(
+            "%(num)d invitation is being sent.", "%(num)d invitations are being sent.", len(ids)
+        )
+    )
+    return redirect(url_for("staff.import_graduates"), code=303)

@@ -1,0 +1,188 @@
+"""The import page: officers upload the administration's CSV file, see every rejected row with
+its line and reason, and send the invitations; the same rules as the ``import`` and ``invite``
+commands, and both steps in the audit log."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import pytest
+import sqlalchemy as sa
+from werkzeug.datastructures import FileStorage
+from werkzeug.test import encode_multipart
+
+from alumni.extensions import db
+from alumni.models import Alumnus, AlumnusStatus, AuditEntry
+from alumni.staff.imports import MAX_UPLOAD_BYTES
+from tests.conftest import finish_jobs
+from tests.factories import make_staff
+from tests.staff_helpers import StaffAuth, form_token, open_browser
+from tests.test_importer import MIXED, MIXED_GOOD, MIXED_REJECTED
+
+HEADER = (
+    "student_number,first_name,last_name,preferred_name,email,phone,gender,date_of_birth,"
+    "programme,graduation_year\n"
+)
+
+
+@pytest.fixture
+def officer(app):
+    return make_staff("officer", email="officer@school.example")
+
+
+@pytest.fixture
+def client(app, officer):
+    client = open_browser(app)
+    StaffAuth(client).login(officer.email)
+    return client
+
+
+def upload(client, data: bytes, name: str = "graduates.csv"):
+    # Encoded here, in memory: the test client would put a large body in a temporary file
+    # and never close it.
+    boundary, body = encode_multipart(
+        {
+            "csrf_token": form_token(client, "/staff/import"),
+            "csv_file": FileStorage(io.BytesIO(data), filename=name),
+        }
+    )
+    return client.post(
+        "/staff/import", data=body, content_type=f'multipart/form-data; boundary="{boundary}"'
+    )
+
+
+def rejected_rows(html: str) -> list[tuple[int, str]]:
+    table = re.search(r'<table class="listing" id="rejected-rows">(.*?)</table>', html, re.S)
+    if table is None:
+        return []
+    rows = re.findall(r"<tr><td>(\d+)</td><td>(.*?)</td></tr>", table.group(1))
+    return [(int(line), reason) for line, reason in rows]
+
+
+def count(outcome: str, html: str) -> int:
+    label = {"added": "added", "unchanged": "unchanged", "rejected": "rejected"}[outcome]
+    return int(re.search(rf'<th scope="row">{label}</th><td>(\d+)</td>', html).group(1))
+
+
+def test_an_upload_reports_each_bad_row_and_imports_the_good_ones(app, client, officer):
+    response = upload(client, MIXED.read_bytes())
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert [line for line, _ in rejected_rows(html)] == [line for line, _ in MIXED_REJECTED]
+    assert all(reason for _, reason in rejected_rows(html))  # a sentence, not a code
+    assert count("added", html) == len(MIXED_GOOD)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Alumnus)) == len(MIXED_GOOD)
+
+    again = upload(client, MIXED.read_bytes()).get_data(as_text=True)
+    assert count("added", again) == 0 and count("unchanged", again) == len(MIXED_GOOD)
+
+    entries = db.session.scalars(
+        sa.select(AuditEntry).where(AuditEntry.action == "graduates.imported")
+    ).all()
+    assert [entry.actor for entry in entries] == [f"staff:{officer.id}"] * 2
+
+
+def test_the_report_shows_no_personal_value_of_a_rejected_row(app, client):
+    row = "S-1,Sanne,de Vries,,sanne.devries@example,0612345678,v,1999-03-31,Verpleegkunde,2021\n"
+    html = upload(client, (HEADER + row).encode()).get_data(as_text=True)
+    assert rejected_rows(html)[0][0] == 2
+    for value in ("sanne.devries@example", "de Vries", "0612345678"):
+        assert value not in html
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"", "Nothing imported"),
+        (b"\xff\xfe\x00 not text at all \x00\x81", "Nothing imported"),
+        (b"name;mail\nSanne;s@example.org\n", "Nothing imported"),
+    ],
+)
+def test_a_file_that_cannot_be_read_imports_nothing_and_says_why(app, client, data, message):
+    response = upload(client, data)
+    assert response.status_code == 400
+    assert message in response.get_data(as_text=True)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Alumnus)) == 0
+
+
+def test_no_file_or_a_too_large_one_is_refused_with_a_message(app, client):
+    response = client.post(
+        "/staff/import", data={"csrf_token": form_token(client, "/staff/import")}
+    )
+    assert response.status_code == 400
+    assert "Choose the CSV file to import." in response.get_data(as_text=True)
+
+    large = upload(client, HEADER.encode() + b"x" * MAX_UPLOAD_BYTES)
+    assert large.status_code == 400
+    assert "larger than 5 MB" in large.get_data(as_text=True)
+
+
+def test_the_upload_needs_a_csrf_token(app, client):
+    response = client.post(
+        "/staff/import",
+        data={"csv_file": (io.BytesIO(MIXED.read_bytes()), "graduates.csv")},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 400
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Alumnus)) == 0
+
+
+@pytest.mark.parametrize("role", ["researcher"])
+def test_only_officers_and_admins_import_or_invite(app, role):
+    client = open_browser(app)
+    StaffAuth(client).login(make_staff(role, email=f"{role}@school.example").email)
+    assert client.get("/staff/import").status_code == 403
+    assert client.post("/staff/invite", data={"cohort": "all"}).status_code in (400, 403)
+    anonymous = open_browser(app)
+    assert anonymous.get("/staff/import").status_code == 302
+
+
+def test_invitations_go_to_the_chosen_year_once(app, client, officer, outbox):
+    upload(client, MIXED.read_bytes())
+    html = client.get("/staff/import").get_data(as_text=True)
+    years = dict(re.findall(r'<option value="(\d{4})">Graduated in \d{4} \((\d+)\)</option>', html))
+    year, waiting = next(iter(years.items()))
+
+    response = client.post(
+        "/staff/invite",
+        data={"csrf_token": form_token(client, "/staff/import"), "cohort": year},
+    )
+    assert response.status_code == 303
+    finish_jobs(app)
+    invited = db.session.scalars(
+        sa.select(Alumnus).where(Alumnus.status == AlumnusStatus.INVITED)
+    ).all()
+    assert len(invited) == int(waiting)
+    assert {person.graduation_year for person in invited} == {int(year)}
+    assert sorted(m["To"] for m in outbox) == sorted(person.email for person in invited)
+    page = client.get("/staff/import").get_data(as_text=True)
+    assert f"{waiting} invitation" in page  # the flashed message
+
+    client.post(
+        "/staff/invite",
+        data={"csrf_token": form_token(client, "/staff/import"), "cohort": year},
+    )
+    finish_jobs(app)
+    assert len(outbox) == int(waiting)  # nobody twice
+    audit = db.session.scalars(
+        sa.select(AuditEntry).where(AuditEntry.action == "invitations.queued")
+    ).all()
+    assert [entry.actor for entry in audit] == [f"staff:{officer.id}"]
+
+
+def test_a_year_nobody_waits_for_is_refused(app, client):
+    upload(client, MIXED.read_bytes())
+    response = client.post(
+        "/staff/invite",
+        data={"csrf_token": form_token(client, "/staff/import"), "cohort": "1901"},
+    )
+    assert response.status_code == 400
+    assert (
+        db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(Alumnus)
+            .where(Alumnus.status == AlumnusStatus.INVITED)
+        )
+        == 0
+    )
