@@ -35,9 +35,14 @@ def _invite_form(waiting: dict[int, int]) -> InviteForm:
     return form
 
 
-def _page(form: ImportForm, report: importer.ImportReport | None = None, **extra: Any) -> Any:
+def _page(
+    form: ImportForm,
+    report: importer.ImportReport | None = None,
+    invite_form: InviteForm | None = None,
+) -> Any:
+    """The page, with the upload form, the report of an import and the invitations."""
     waiting = invitations.waiting_per_year()
-    invite_form = extra.pop("invite_form", None) or _invite_form(waiting)
+    invite_form = invite_form or _invite_form(waiting)
     status = 400 if form.errors or invite_form.errors else 200
     return render_template(
         "staff/import.html",
@@ -47,7 +52,6 @@ def _page(form: ImportForm, report: importer.ImportReport | None = None, **extra
         waiting=sum(waiting.values()),
         max_megabytes=MAX_UPLOAD_BYTES // (1024 * 1024),
         labels=importer.OUTCOME_LABELS,
-        **extra,
     ), status
 
 
