@@ -64,6 +64,16 @@ def waiting_per_year() -> dict[int, int]:
     return {year: count for year, count in db.session.execute(query)}
 
 
+def queued_unsent() -> int:
+    """Invitations queued whose mail has not gone out yet: being sent, or waiting for the
+    mail server (queueing them again never sends one twice)."""
+    return db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(Alumnus)
+        .where(*_waiting(), Alumnus.status == AlumnusStatus.INVITED)
+    )
+
+
 def deliver_invitation(alumnus_id: int) -> str:
     """Send one invitation unless it went out already; returns what happened."""
     require_ledger_applied()

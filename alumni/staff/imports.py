@@ -50,6 +50,7 @@ def _page(
         report=report,
         invite_form=invite_form,
         waiting=sum(waiting.values()),
+        queued=invitations.queued_unsent(),
         max_megabytes=MAX_UPLOAD_BYTES // (1024 * 1024),
         labels=importer.OUTCOME_LABELS,
     ), status
