@@ -27,9 +27,10 @@ def redis_available() -> tuple[bool, str]:
         return False, f"{REDIS_URL}: {type(error).__name__}"
 
 
-def worker_environment(database_url: str, namespace: str, smtp_url: str, **extra: str) -> dict:
+def worker_environment(database_url: str, namespace: str, smtp_url: str, **extra: object) -> dict:
     """The worker's settings: the test's database, queue, relay and keys, and the test app's
-    own erasure ledger (a worker left to the default would write to instance/)."""
+    own erasure ledger (a worker left to the default would write to instance/). ``extra``
+    takes settings as the app's config does; they become environment strings here."""
     return {
         **{key: value for key, value in os.environ.items() if not key.startswith("PYTEST")},
         "DATABASE_URL": database_url,
@@ -41,7 +42,7 @@ def worker_environment(database_url: str, namespace: str, smtp_url: str, **extra
         "SUPPRESSION_KEY": TEST_KEYS["SUPPRESSION_KEY"],
         "PSEUDONYM_KEY": TEST_KEYS["PSEUDONYM_KEY"],
         "ERASURE_LEDGER_PATH": current_app.config["ERASURE_LEDGER_PATH"],
-        **extra,
+        **{key: str(value) for key, value in extra.items()},
     }
 
 

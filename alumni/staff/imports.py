@@ -39,9 +39,11 @@ def _page(
     form: ImportForm,
     report: importer.ImportReport | None = None,
     invite_form: InviteForm | None = None,
+    waiting: dict[int, int] | None = None,
 ) -> Any:
-    """The page, with the upload form, the report of an import and the invitations."""
-    waiting = invitations.waiting_per_year()
+    """The page, with the upload form, the report of an import and the invitations
+    (``waiting``: ``invitations.waiting_per_year()`` when the caller has it already)."""
+    waiting = invitations.waiting_per_year() if waiting is None else waiting
     invite_form = invite_form or _invite_form(waiting)
     status = 400 if form.errors or invite_form.errors else 200
     return render_template(
@@ -87,9 +89,10 @@ def import_graduates() -> Any:
 @bp.post("/invite", endpoint="invite_graduates")
 @role_required(Role.OFFICER)
 def invite_graduates() -> Any:
-    form = _invite_form(invitations.waiting_per_year())
+    waiting = invitations.waiting_per_year()
+    form = _invite_form(waiting)
     if not form.validate_on_submit():
-        return _page(ImportForm(formdata=None), invite_form=form)
+        return _page(ImportForm(formdata=None), invite_form=form, waiting=waiting)
     cohort = None if form.cohort.data == EVERYONE else int(form.cohort.data)
     ids = invitations.invite_graduates(cohort, actor=actor_of(current_user.staff))
     flash(

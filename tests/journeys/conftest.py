@@ -11,16 +11,21 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import pytest
+import sqlalchemy as sa
 from flask import Flask
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from alumni import create_app
+from alumni.campaigns.service import schedule
 from alumni.extensions import db
+from alumni.models import Delivery
+from alumni.purposes import Purpose
 from tests.conftest import REDIS_URL, SMTPSink, base_config, require
+from tests.factories import answer, make_alumnus, make_campaign
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext, Page, Request
@@ -184,3 +189,23 @@ def redis_config(smtp_server: SMTPSink, namespace: str, **extra: object) -> dict
         "SMTP_URL": smtp_server.url,
         **extra,
     }
+
+
+def scheduled_campaign_to(count: int) -> tuple[list[Any], Any]:
+    """``count`` alumni who said yes to events, and an events campaign scheduled now."""
+    people = [make_alumnus() for _ in range(count)]
+    for person in people:
+        answer(person, {Purpose.EVENTS})
+    campaign = make_campaign(Purpose.EVENTS)
+    schedule(campaign)
+    db.session.commit()
+    return people, campaign
+
+
+def deliveries_of(campaign: Any, *where: Any) -> list[int]:
+    """The alumni whose delivery of ``campaign`` matches ``where``."""
+    return list(
+        db.session.scalars(
+            sa.select(Delivery.alumnus_id).where(Delivery.campaign_id == campaign.id, *where)
+        )
+    )

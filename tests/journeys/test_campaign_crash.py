@@ -14,12 +14,9 @@ import pytest
 import sqlalchemy as sa
 
 from alumni.campaigns import sending
-from alumni.campaigns.service import schedule
 from alumni.extensions import db
 from alumni.models import CampaignStatus, Delivery, DeliveryStatus
-from alumni.purposes import Purpose
-from tests.factories import answer, make_alumnus, make_campaign
-from tests.journeys.conftest import redis_config
+from tests.journeys.conftest import deliveries_of, redis_config, scheduled_campaign_to
 from tests.workers import (
     kill_hard,
     start_worker,
@@ -66,19 +63,8 @@ def test_kill_9_mid_campaign_sends_nobody_twice(
     app, database_url, smtp_server, redis_namespace, tmp_path
 ):
     smtp_server.hold_from = 40  # from the 40th on, the server keeps each message unanswered
-    people = [make_alumnus() for _ in range(PEOPLE)]
-    for person in people:
-        answer(person, {Purpose.EVENTS})
-    campaign = make_campaign(Purpose.EVENTS)
-    schedule(campaign)
-    db.session.commit()
-
-    env = worker_environment(
-        database_url,
-        redis_namespace,
-        smtp_server.url,
-        **{key: str(value) for key, value in RECOVERY.items()},
-    )
+    people, campaign = scheduled_campaign_to(PEOPLE)
+    env = worker_environment(database_url, redis_namespace, smtp_server.url, **RECOVERY)
     log = tmp_path / "workers.log"
     first = start_worker(env, log, threads=THREADS)
     try:
@@ -100,13 +86,7 @@ def test_kill_9_mid_campaign_sends_nobody_twice(
 
     received = Counter(smtp_server.recipients())
     assert max(received.values()) == 1, "an email went out twice"
-    interrupted = set(
-        db.session.scalars(
-            sa.select(Delivery.alumnus_id).where(
-                Delivery.campaign_id == campaign.id, Delivery.reason == "interrupted"
-            )
-        )
-    )
+    interrupted = set(deliveries_of(campaign, Delivery.reason == "interrupted"))
     assert len(interrupted) <= THREADS  # at most one message in flight per thread
     everyone = {person.email for person in people}
     in_flight = {person.email for person in people if person.id in interrupted}
@@ -114,9 +94,5 @@ def test_kill_9_mid_campaign_sends_nobody_twice(
     missing = everyone - in_flight - set(received)
     assert not missing, describe(campaign, people, missing)  # all others got theirs
     assert set(received) <= everyone
-    sent = db.session.scalar(
-        sa.select(sa.func.count())
-        .select_from(Delivery)
-        .where(Delivery.campaign_id == campaign.id, Delivery.status == DeliveryStatus.SENT)
-    )
-    assert sent == PEOPLE - len(interrupted)
+    sent = deliveries_of(campaign, Delivery.status == DeliveryStatus.SENT)
+    assert len(sent) == PEOPLE - len(interrupted)

@@ -14,15 +14,11 @@ from pathlib import Path
 
 import pytest
 import redis
-import sqlalchemy as sa
 
-from alumni.campaigns.service import schedule
 from alumni.extensions import db
 from alumni.models import CampaignStatus, Delivery, DeliveryStatus
-from alumni.purposes import Purpose
 from tests.conftest import free_port, require
-from tests.factories import answer, make_alumnus, make_campaign
-from tests.journeys.conftest import redis_config
+from tests.journeys.conftest import deliveries_of, redis_config, scheduled_campaign_to
 from tests.workers import start_worker, stop, wait_for, worker_environment
 from worker import scheduler
 
@@ -94,19 +90,9 @@ def test_a_redis_restart_mid_campaign_loses_nobody_and_sends_nobody_twice(
     app, database_url, smtp_server, redis_namespace, own_redis, tmp_path
 ):
     smtp_server.delay = 0.01  # a campaign that takes a few seconds: Redis goes down during it
-    people = [make_alumnus() for _ in range(PEOPLE)]
-    for person in people:
-        answer(person, {Purpose.EVENTS})
-    campaign = make_campaign(Purpose.EVENTS)
-    schedule(campaign)
-    db.session.commit()
-
+    people, campaign = scheduled_campaign_to(PEOPLE)
     env = worker_environment(
-        database_url,
-        redis_namespace,
-        smtp_server.url,
-        REDIS_URL=own_redis.url,
-        **{key: str(value) for key, value in RECOVERY.items()},
+        database_url, redis_namespace, smtp_server.url, REDIS_URL=own_redis.url, **RECOVERY
     )
     log = tmp_path / "worker.log"
     worker = start_worker(env, log, threads=2)
@@ -128,18 +114,7 @@ def test_a_redis_restart_mid_campaign_loses_nobody_and_sends_nobody_twice(
 
     received = Counter(smtp_server.recipients())
     assert max(received.values()) == 1, "an email went out twice"
-    interrupted = set(
-        db.session.scalars(
-            sa.select(Delivery.alumnus_id).where(
-                Delivery.campaign_id == campaign.id, Delivery.reason == "interrupted"
-            )
-        )
-    )
-    assert interrupted == set()  # the worker lived: nothing was left in flight
+    interrupted = deliveries_of(campaign, Delivery.reason == "interrupted")
+    assert interrupted == []  # the worker lived: nothing was left in flight
     assert set(received) == {person.email for person in people}
-    sent = db.session.scalar(
-        sa.select(sa.func.count())
-        .select_from(Delivery)
-        .where(Delivery.campaign_id == campaign.id, Delivery.status == DeliveryStatus.SENT)
-    )
-    assert sent == PEOPLE
+    assert len(deliveries_of(campaign, Delivery.status == DeliveryStatus.SENT)) == PEOPLE
