@@ -82,7 +82,7 @@ CRLF = b"\r\n"
 
 def build_message(email: Email, sender: str) -> OutgoingMessage:
     """Multipart text and HTML, with Message-ID and Date; no tracking of any kind here."""
-    name, address = parseaddr(sender)
+    name, address = _parsed(sender)
     domain = address.rpartition("@")[2] or "localhost"
     # "=_" never occurs in base64: the boundary cannot occur in either part.
     boundary = f"=_{secrets.token_hex(16)}"
@@ -112,8 +112,10 @@ def _part(boundary: str, subtype: str, text: str) -> bytes:
         f'--{boundary}\r\nContent-Type: text/{subtype}; charset="utf-8"\r\n'
         "Content-Transfer-Encoding: base64\r\n\r\n"
     )
-    encoded = base64.encodebytes(text.encode()).replace(b"\n", CRLF)
-    return head.encode() + encoded
+    encoded = base64.b64encode(text.encode())
+    # Lines of 76 characters (RFC 2045), cut in one pass rather than per 57 bytes of input.
+    lines = [encoded[start : start + 76] for start in range(0, len(encoded), 76)]
+    return head.encode() + b"".join(line + CRLF for line in lines)
 
 
 def _folded(name: str, value: str) -> str:
@@ -124,6 +126,11 @@ def _folded(name: str, value: str) -> str:
     else:
         value = value.replace("\n", "\r\n")
     return f"{name}: {value}\r\n"
+
+
+@lru_cache(maxsize=16)
+def _parsed(sender: str) -> tuple[str, str]:
+    return parseaddr(sender)
 
 
 @lru_cache(maxsize=16)
