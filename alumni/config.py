@@ -104,7 +104,7 @@ def load_config(instance_path: Path, environ: Mapping[str, str] = os.environ) ->
         "BABEL_DEFAULT_LOCALE": "nl",
         "BABEL_DEFAULT_TIMEZONE": "Europe/Amsterdam",
         "LANGUAGES": ("nl", "en"),
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "SQLALCHEMY_ENGINE_OPTIONS": engine_options(database_url),
         "WTF_CSRF_TIME_LIMIT": None,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
@@ -117,6 +117,15 @@ def load_config(instance_path: Path, environ: Mapping[str, str] = os.environ) ->
             "LOGIN_RATE_LIMIT_PER_ACCOUNT", "5 per minute;20 per hour"
         ),
     }
+
+
+def engine_options(database_url: str) -> dict[str, Any]:
+    options: dict[str, Any] = {"pool_pre_ping": True}
+    if database_url.startswith("postgresql"):
+        # A sending worker thread holds three connections (its session and a courier's two):
+        # room for dramatiq's default of 8 threads and more. Connections open only when used.
+        options |= {"pool_size": 5, "max_overflow": 35}
+    return options
 
 
 def normalise_database_url(url: str) -> str:

@@ -12,6 +12,7 @@ from alumni.answers import opt_out
 from alumni.campaigns import delivery, sending
 from alumni.campaigns.content import CampaignSnapshot
 from alumni.campaigns.delivery import Courier
+from alumni.campaigns.sending import courier_for
 from alumni.campaigns.service import counts, schedule
 from alumni.extensions import db
 from alumni.models import (
@@ -175,9 +176,9 @@ def test_a_delivery_is_claimed_once_whatever_happens(app, outbox, monkeypatch):
     # Hold the queued jobs: this test sends by hand, with no worker racing it.
     monkeypatch.setattr(app.extensions["dramatiq"], "enqueue", lambda name, *args: None)
     sending.start_due_campaigns(sending.utcnow())
-    with Courier(CampaignSnapshot.of(campaign)) as courier:
-        assert courier.deliver(person.id) == "sent"
-        assert courier.deliver(person.id) == "claimed-before"
+    with courier_for(CampaignSnapshot.of(campaign)) as courier:
+        assert courier.deliver_all([person.id]) == []
+        assert courier.deliver_all([person.id]) == [person.id]  # claimed before
     assert courier.tally == Counter({("alumni_emails_sent", "events"): 1})
     assert len(outbox) == 1
     rows = db.session.scalars(sa.select(Delivery)).all()
@@ -227,7 +228,7 @@ def test_a_claim_ended_by_the_tick_is_not_sent_by_its_holder(app, outbox, monkey
     with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as holder:
         delivery_id = delivery.claim(holder, campaign.id, person.id)
     app.config["INTERRUPTED_CLAIM_SECONDS"] = 0
-    sending.fail_interrupted_claims(sending.utcnow() + sending.timedelta(seconds=1))
+    sending.end_interrupted_claims(sending.utcnow() + sending.timedelta(seconds=1))
     db.session.commit()
 
     with db.engine.connect() as holder:

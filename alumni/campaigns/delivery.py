@@ -1,14 +1,19 @@
-"""One campaign email to one person: claim, check under lock, send, record.
+"""One campaign's emails to the people of one batch: claim, check under lock, send, record.
 
-Each email takes two steps on connections that a ``Courier`` holds for a whole batch (no pool
-checkout and no ping per email):
+Two couriers, one per database, keep the same promises:
 
-- the *claim*: a delivery row under the unique key (campaign, alumnus), committed on its own
-  before anything is sent, so that no crash or retry ever sends twice (I3);
-- the *send*: one transaction that takes the lock, reads the person's consent and status under
-  a share lock, hands the message to SMTP and marks the delivery sent. A withdrawal committed
-  before it is seen; one arriving during it waits for the lock, so a withdrawal that has
-  committed is never followed by an email (I1, I2).
+- a delivery is *claimed* under the unique key (campaign, alumnus), committed before anything is
+  sent, so that no crash or retry ever sends twice (I3);
+- consent and status are read under a lock that is held while the email is handed to SMTP: a
+  withdrawal committed before is seen; one arriving during the send waits for it, so a
+  withdrawal that has committed is never followed by an email (I1, I2);
+- at most one email per worker thread is ever handed over and not yet recorded: it is the one
+  a crash can leave in doubt, and it is never sent again.
+
+``Courier`` (SQLite, and the reference) does this one email at a time: the claim in its own
+transaction, then one transaction that takes the database's write lock, reads, sends and
+records. ``ChunkCourier`` (PostgreSQL, ``alumni.campaigns.chunks``) claims and locks a chunk of
+people at once and records each email durably before the next one leaves.
 
 Suppression is looked up once per batch: erasure and withdrawal end the consent in the same
 transaction that suppresses the address, so the check under lock covers them; an address that
@@ -18,7 +23,7 @@ changed since the look-up is looked up again.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -111,10 +116,10 @@ def skip_reason(person: Person | None, suppressed: bool) -> str | None:
 
 
 class Courier:
-    """Delivers one campaign's emails on one worker thread.
+    """Delivers one campaign's emails on one worker thread, one email at a time.
 
     Use as a context manager around a batch; ``tally`` collects the metrics, which the caller
-    records once per batch.
+    records once per batch. ``courier_for`` picks the courier for the database.
     """
 
     def __init__(self, campaign: CampaignSnapshot, tally: Tally | None = None) -> None:
@@ -127,12 +132,6 @@ class Courier:
     def __enter__(self) -> Courier:
         self.claims = db.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
         self.sends = db.engine.connect()
-        if self.sends.dialect.name == "postgresql":
-            # The claim is durable before the send; the outcome need not wait for the disk.
-            # Should the database crash before it is written, the delivery stays claimed and
-            # ends as "interrupted": never sent twice, at worst counted as failed.
-            self.sends.exec_driver_sql("SET synchronous_commit TO OFF")
-            self.sends.commit()
         return self
 
     def __exit__(
@@ -142,9 +141,6 @@ class Courier:
         traceback: TracebackType | None,
     ) -> None:
         self.sends.rollback()  # what was not committed: nothing was sent
-        if self.sends.dialect.name == "postgresql" and not self.sends.invalidated:
-            self.sends.exec_driver_sql("RESET synchronous_commit")  # before the pool has it
-            self.sends.commit()
         self.sends.close()
         self.claims.close()
 
@@ -180,6 +176,19 @@ class Courier:
         query = sa.select(sa.func.count()).where(Suppression.key_hash.in_(keys))
         return bool(keys) and bool(self.sends.scalar(query))
 
+    def email_for(self, person: Person) -> mail.Email:
+        """The campaign's email as this person gets it."""
+        assert person.consent_since is not None
+        recipient = recipient_for(person, self.campaign, person.consent_since)
+        pixel = opens.pixel_url(self.campaign)  # made apart from the person, kept nowhere
+        return campaign_email(self.campaign, recipient, self.campaign.body_html, pixel)
+
+    def deliver_all(self, alumnus_ids: Sequence[int]) -> list[int]:
+        """Deliver to these people in order; returns those whose delivery was claimed before
+        (by another job on the same batch). Raises ``TemporaryFailure`` and ``CampaignStopped``
+        like ``deliver``."""
+        return [i for i in alumnus_ids if self.deliver(i) == "claimed-before"]
+
     # -- one email ------------------------------------------------------------------------------
 
     def deliver(self, alumnus_id: int) -> str:
@@ -198,10 +207,8 @@ class Courier:
                 return "claim-lost"
             reason = skip_reason(person, person is not None and self._is_suppressed(person))
             if reason is None:
-                assert person is not None and person.consent_since is not None
-                recipient = recipient_for(person, campaign, person.consent_since)
-                pixel = opens.pixel_url(campaign)  # made apart from the person, kept nowhere
-                email = campaign_email(campaign, recipient, campaign.body_html, pixel)
+                assert person is not None
+                email = self.email_for(person)
                 throttle().wait()
         except BaseException:
             # Nothing has left: give the slot back so that the person is mailed later.
@@ -236,19 +243,9 @@ class Courier:
     def _begin_and_read(self, delivery_id: int, alumnus_id: int) -> tuple[bool, Person | None]:
         """Open the send transaction: lock and read the person with their consent (None: no
         such person). False first when the tick ended the claim; raises ``CampaignStopped``."""
-        campaign = self.campaign
-        if self.sends.dialect.name == "postgresql":
-            row = self.sends.execute(
-                _BEGIN_AND_READ,
-                {"delivery_id": delivery_id, "alumnus_id": alumnus_id, "purpose": campaign.purpose},
-            ).first()
-            if row is not None:
-                if row[-1] is not CampaignStatus.SENDING:
-                    raise CampaignStopped
-                return True, Person(*row[:-1])
-        if not begin_send(self.sends, campaign.id, delivery_id):
+        if not begin_send(self.sends, self.campaign.id, delivery_id):
             return False, None
-        return True, read_locked(self.sends, alumnus_id, campaign)
+        return True, read_locked(self.sends, alumnus_id, self.campaign)
 
     def _finish(self, delivery_id: int, status: DeliveryStatus, reason: str | None) -> None:
         """Record the outcome and end the send transaction, which releases the lock."""
@@ -294,25 +291,6 @@ _PERSON_WITH_CONSENT = (
     )
     .where(Alumnus.id == sa.bindparam("alumnus_id"))
     .with_for_update(read=True, of=[Alumnus.__table__, Consent.__table__])
-)
-# PostgreSQL takes the locks and reads in one statement: the person and their consent share-
-# locked, the claim locked too (the tick waits before it calls it interrupted), and whether the
-# campaign is still sending. No row: the claim ended, or there is no consent row; the
-# statements one by one then tell which.
-_BEGIN_AND_READ = (
-    sa.select(*PERSON_COLUMNS, Consent.state, Consent.changed_at, Campaign.status)
-    .select_from(Alumnus)
-    .join(
-        Consent,
-        sa.and_(
-            Consent.alumnus_id == Alumnus.id,
-            Consent.purpose == sa.bindparam("purpose", type_=Consent.purpose.type),
-        ),
-    )
-    .join(Delivery, _THIS_DELIVERY)
-    .join(Campaign, Campaign.id == Delivery.campaign_id)
-    .where(Alumnus.id == sa.bindparam("alumnus_id"), _CLAIMED)
-    .with_for_update(read=True, of=[Alumnus.__table__, Consent.__table__, Delivery.__table__])
 )
 _PERSON_ALONE = sa.select(*PERSON_COLUMNS, sa.null(), sa.null()).where(
     Alumnus.id == sa.bindparam("alumnus_id")

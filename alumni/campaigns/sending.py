@@ -6,8 +6,10 @@ The pipeline, each step a job that carries ids:
    *sending* and queues its dispatch.
 2. ``dispatch`` cuts the audience, in order of id after the campaign's cursor, into batches
    (rows in ``campaign_batches``) and queues a job per batch.
-3. ``send_batch`` reads the batch's recipients and hands each to a ``Courier``
-   (``alumni.campaigns.delivery``), which claims, checks under lock, sends and records.
+3. ``send_batch`` reads the batch's recipients and hands them to a courier, which claims,
+   checks under lock, sends and records: one email at a time on SQLite
+   (``alumni.campaigns.delivery``), a chunk of people at a time on PostgreSQL
+   (``alumni.campaigns.chunks``).
 
 The database remembers what is left, not the queue: the tick queues again batches whose job
 was lost (a worker killed, Redis restarted) and finishes campaigns whose batches are done.
@@ -22,6 +24,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from alumni.campaigns.audience import audience_ids
+from alumni.campaigns.chunks import TRY_GROUP, ChunkCourier
 from alumni.campaigns.content import CampaignSnapshot
 from alumni.campaigns.delivery import CampaignStopped, Courier
 from alumni.campaigns.service import requeue_pending_batches
@@ -60,7 +63,7 @@ def tick(now: datetime | None = None) -> None:
         stale = timedelta(seconds=current_app.config["STALE_BATCH_SECONDS"])
         requeue_pending_batches(campaign, stale_after=now - stale)
         finish_if_done(campaign)
-    fail_interrupted_claims(now)
+    end_interrupted_claims(now)
     db.session.commit()
 
 
@@ -101,14 +104,50 @@ def finish_if_done(campaign: Campaign) -> bool:
     return True
 
 
-def fail_interrupted_claims(now: datetime) -> int:
-    """Claims whose worker died mid-send: the mail may have left, so never send it again."""
+def end_interrupted_claims(now: datetime) -> int:
+    """Claims left open by a sender that died: of each claim group, the first open claim in
+    order of alumnus id may have been handed to SMTP, so it fails as "interrupted" and is never
+    sent again; the rest of the group were not handed over and are given back, to be sent when
+    the tick queues their batch again. A claim taken alone is its own group. Returns how many
+    claims were ended or given back.
+
+    On PostgreSQL a live sender holds its group's advisory lock: its claims are left alone,
+    however old.
+    """
     interrupted = timedelta(seconds=current_app.config["INTERRUPTED_CLAIM_SECONDS"])
-    return db.session.execute(
-        sa.update(Delivery)
+    open_claims = db.session.execute(
+        sa.select(Delivery.id, Delivery.claim_group)
         .where(OPEN_CLAIM, Delivery.created_at < now - interrupted)
-        .values(status=DeliveryStatus.FAILED, reason="interrupted", finished_at=now)
-    ).rowcount
+        .order_by(Delivery.claim_group, Delivery.alumnus_id)
+    ).all()
+    in_flight: list[int] = []
+    never_sent: list[int] = []
+    groups: dict[int, bool] = {}  # claim group: whether its sender is gone
+    for claim in open_claims:
+        if claim.claim_group is None:
+            in_flight.append(claim.id)
+        elif claim.claim_group not in groups:
+            groups[claim.claim_group] = _sender_gone(claim.claim_group)
+            if groups[claim.claim_group]:
+                in_flight.append(claim.id)
+        elif groups[claim.claim_group]:
+            never_sent.append(claim.id)
+    if in_flight:
+        db.session.execute(
+            sa.update(Delivery)
+            .where(Delivery.id.in_(in_flight), OPEN_CLAIM)
+            .values(status=DeliveryStatus.FAILED, reason="interrupted", finished_at=now)
+        )
+    if never_sent:
+        db.session.execute(sa.delete(Delivery).where(Delivery.id.in_(never_sent), OPEN_CLAIM))
+    return len(in_flight) + len(never_sent)
+
+
+def _sender_gone(claim_group: int) -> bool:
+    """Whether nobody holds the group (held until this transaction ends, if so)."""
+    if db.session.get_bind().dialect.name != "postgresql":
+        return True  # SQLite's courier takes claims alone
+    return bool(db.session.scalar(TRY_GROUP, {"claim_group": claim_group}))
 
 
 # -- dispatch: the audience in batches ---------------------------------------------------------
@@ -184,14 +223,11 @@ def send_batch(batch_id: int) -> str:
         )
     )
     db.session.commit()
-    claimed_by_others = []
-    courier = Courier(content)
+    courier = courier_for(content)
     try:
         with courier:
             courier.look_up_suppressions(ids)
-            for alumnus_id in ids:
-                if courier.deliver(alumnus_id) == "claimed-before":
-                    claimed_by_others.append(alumnus_id)
+            claimed_by_others = courier.deliver_all(ids)
     except CampaignStopped:
         return "stopped"
     finally:
@@ -209,6 +245,13 @@ def send_batch(batch_id: int) -> str:
     finish_if_done(campaign)
     db.session.commit()
     return "done"
+
+
+def courier_for(campaign: CampaignSnapshot) -> Courier:
+    """One email at a time on SQLite; on PostgreSQL, with row locks, a chunk at a time."""
+    if db.engine.dialect.name == "postgresql":
+        return ChunkCourier(campaign)
+    return Courier(campaign)
 
 
 def settled(campaign_id: int, alumnus_ids: list[int]) -> bool:

@@ -14,12 +14,12 @@ from flask import current_app
 
 
 class Throttle(Protocol):
-    def wait(self) -> None:
-        """Block until one more message may leave."""
+    def wait(self, messages: int = 1) -> None:
+        """Block until this many more messages may leave (at most ``most_at_once()``)."""
 
 
 class Unlimited:
-    def wait(self) -> None:
+    def wait(self, messages: int = 1) -> None:
         return None
 
 
@@ -29,11 +29,11 @@ class LocalThrottle:
         self._next = time.monotonic()
         self._lock = threading.Lock()
 
-    def wait(self) -> None:
+    def wait(self, messages: int = 1) -> None:
         with self._lock:
             now = time.monotonic()
             slot = max(self._next, now)
-            self._next = slot + self.interval
+            self._next = slot + self.interval * messages
         if slot > now:
             time.sleep(slot - now)
 
@@ -48,18 +48,24 @@ class RedisThrottle:
         self.rate = rate
         self.key = key
 
-    def wait(self) -> None:
+    def wait(self, messages: int = 1) -> None:
         while True:
             now = time.time()
             second = int(now)
             window = f"{self.key}:{second}"
             pipeline = self.redis.pipeline()
-            pipeline.incr(window)
+            pipeline.incrby(window, messages)
             pipeline.expire(window, 5)
             count, _ = pipeline.execute()
             if count <= self.rate:
                 return
             time.sleep(second + 1 - now)
+
+
+def most_at_once() -> int | None:
+    """How many messages one ``wait`` may ask for: the rate of one second, None when unlimited."""
+    rate = current_app.config["SEND_RATE"]
+    return max(1, int(rate)) if rate > 0 else None
 
 
 def throttle() -> Throttle:

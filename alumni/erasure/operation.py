@@ -197,11 +197,16 @@ def _erase(
 ) -> bool:
     """The erasure itself; returns False when the person was erased before."""
     now = at or utcnow()
-    # Deliveries first: a sender locks its delivery, then the person; taking them in the same
-    # order means an erasure and a send wait for each other instead of deadlocking. On SQLite
-    # this first write also takes the write lock before the person is read.
-    _end_deliveries(alumnus_id, now)
-    alumnus = _locked(alumnus_id)
+    if db.session.get_bind().dialect.name == "postgresql":
+        # The person first: a sender holds the person while it hands the email over, and
+        # records the delivery after. Should an erasure hold that delivery while it waits for
+        # the person, the two would wait for each other unseen (alumni.campaigns.chunks).
+        alumnus = _locked(alumnus_id)
+        _end_deliveries(alumnus_id, now)
+    else:
+        # SQLite has one writer at a time: write first, to take the write lock before reading.
+        _end_deliveries(alumnus_id, now)
+        alumnus = _locked(alumnus_id)
     if alumnus.is_erased:
         _requests_done(alumnus.id, now)
         return False
@@ -241,16 +246,16 @@ def _audit(
 def _end_deliveries(alumnus_id: int, now: datetime) -> None:
     """Cancel what is claimed and not sent; keep every delivery, without the person, so that
     the campaign's totals stay."""
-    db.session.execute(
-        sa.update(Delivery)
-        .where(Delivery.alumnus_id == alumnus_id, Delivery.status == DeliveryStatus.CLAIMED)
-        .values(status=DeliveryStatus.SKIPPED, reason="erased", finished_at=now)
-        .execution_options(synchronize_session=False)
-    )
+    claimed = Delivery.status == DeliveryStatus.CLAIMED
     db.session.execute(
         sa.update(Delivery)
         .where(Delivery.alumnus_id == alumnus_id)
-        .values(alumnus_id=None)
+        .values(
+            alumnus_id=None,
+            status=sa.case((claimed, DeliveryStatus.SKIPPED), else_=Delivery.status),
+            reason=sa.case((claimed, "erased"), else_=Delivery.reason),
+            finished_at=sa.case((claimed, now), else_=Delivery.finished_at),
+        )
         .execution_options(synchronize_session=False)
     )
 

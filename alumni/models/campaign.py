@@ -148,6 +148,10 @@ class Delivery(db.Model):
     attempts: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Claims taken together by one sender, who sends them in order of alumnus id (a random
+    # number; NULL for a claim taken alone). Should the sender die, the first open claim of
+    # its group may have been handed over and the rest were not.
+    claim_group: Mapped[int | None] = mapped_column(sa.BigInteger)
 
     campaign = relationship("Campaign", back_populates="deliveries")
 
