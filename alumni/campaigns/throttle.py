@@ -6,6 +6,7 @@ token bucket in memory does.
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from typing import Protocol
@@ -39,31 +40,34 @@ class LocalThrottle:
 
 
 class RedisThrottle:
-    """A fixed window of one second, counted in Redis by every worker on every host."""
+    """A fixed window, counted in Redis by every worker on every host: one second, or as many
+    seconds as one message takes when the rate is below one a second."""
 
     def __init__(self, url: str, rate: float, key: str) -> None:
         import redis
 
         self.redis = redis.Redis.from_url(url)
-        self.rate = rate
+        self.window = max(1, math.ceil(1 / rate))
+        self.allowed = rate * self.window
         self.key = key
 
     def wait(self, messages: int = 1) -> None:
         while True:
             now = time.time()
-            second = int(now)
-            window = f"{self.key}:{second}"
+            start = int(now) // self.window * self.window
+            key = f"{self.key}:{start}"
             pipeline = self.redis.pipeline()
-            pipeline.incrby(window, messages)
-            pipeline.expire(window, 5)
+            pipeline.incrby(key, messages)
+            pipeline.expire(key, self.window + 5)
             count, _ = pipeline.execute()
-            if count <= self.rate:
+            if count <= self.allowed:
                 return
-            time.sleep(second + 1 - now)
+            time.sleep(start + self.window - now)
 
 
 def most_at_once() -> int | None:
-    """How many messages one ``wait`` may ask for: the rate of one second, None when unlimited."""
+    """How many messages one ``wait`` may ask for (what one second allows, at least one), or
+    None when the rate is unlimited."""
     rate = current_app.config["SEND_RATE"]
     return max(1, int(rate)) if rate > 0 else None
 
