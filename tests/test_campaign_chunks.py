@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from alumni.campaigns import sending
 from alumni.campaigns.chunks import CHUNK
 from alumni.campaigns.service import pause, resume
+from alumni.campaigns.throttle import Unlimited
 from alumni.erasure.operation import erase_alumnus
 from alumni.extensions import db
 from alumni.models import (
@@ -118,6 +119,22 @@ class TestTheChunkCourier:
     @pytest.fixture
     def database_url(self, postgres_database):
         return postgres_database
+
+    def test_a_chunk_is_never_more_than_the_rate_allows_in_a_second(self, app, outbox, monkeypatch):
+        people = consenting(7)
+        campaign = make_campaign()
+        (batch_id,) = held_batches(app, monkeypatch, campaign)
+        app.config["SEND_RATE"] = 3
+        app.extensions["throttle"] = Unlimited()  # the chunk size, without the waiting
+        assert sending.send_batch(batch_id) == "done"
+        assert len(outbox) == len(people)
+        sizes = db.session.scalars(
+            sa.select(sa.func.count())
+            .select_from(Delivery)
+            .group_by(Delivery.claim_group)
+            .order_by(sa.func.count())
+        ).all()
+        assert sizes == [1, 3, 3]
 
     def test_the_claims_of_a_live_sender_are_left_alone_however_old(self, app, outbox, monkeypatch):
         live_sender(app, outbox, monkeypatch)

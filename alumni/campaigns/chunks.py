@@ -157,9 +157,6 @@ class ChunkCourier(Courier):
                 self._deliver_chunk(claims, group)
         return claimed_by_others
 
-    def deliver(self, alumnus_id: int) -> str:
-        raise NotImplementedError("a ChunkCourier delivers chunks: use deliver_all")
-
     def _claim(self, chunk: list[int], group: int) -> dict[int, int]:
         """Claim the chunk's deliveries together; {alumnus id: delivery id} of those taken."""
         values = {

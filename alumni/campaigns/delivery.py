@@ -10,10 +10,10 @@ Two couriers, one per database, keep the same promises:
 - at most one email per worker thread is ever handed over and not yet recorded: it is the one
   a crash can leave in doubt, and it is never sent again.
 
-``Courier`` (SQLite, and the reference) does this one email at a time: the claim in its own
-transaction, then one transaction that takes the database's write lock, reads, sends and
-records. ``ChunkCourier`` (PostgreSQL, ``alumni.campaigns.chunks``) claims and locks a chunk of
-people at once and records each email durably before the next one leaves.
+``OneAtATimeCourier`` (SQLite) does this one email at a time: the claim in its own transaction,
+then one transaction that takes the database's write lock, reads, sends and records.
+``ChunkCourier`` (PostgreSQL, ``alumni.campaigns.chunks``) claims and locks a chunk of people
+at once and records each email durably before the next one leaves.
 
 Suppression is looked up once per batch: erasure and withdrawal end the consent in the same
 transaction that suppresses the address, so the check under lock covers them; an address that
@@ -116,10 +116,12 @@ def skip_reason(person: Person | None, suppressed: bool) -> str | None:
 
 
 class Courier:
-    """Delivers one campaign's emails on one worker thread, one email at a time.
+    """Delivers one campaign's emails on one worker thread: what every courier shares.
 
     Use as a context manager around a batch; ``tally`` collects the metrics, which the caller
-    records once per batch. ``courier_for`` picks the courier for the database.
+    records once per batch. ``alumni.campaigns.sending.courier_for`` picks the courier for the
+    database. ``claims`` is an autocommit connection, ``sends`` the one whose transaction holds
+    the locks while emails leave.
     """
 
     def __init__(self, campaign: CampaignSnapshot, tally: Tally | None = None) -> None:
@@ -185,11 +187,17 @@ class Courier:
 
     def deliver_all(self, alumnus_ids: Sequence[int]) -> list[int]:
         """Deliver to these people in order; returns those whose delivery was claimed before
-        (by another job on the same batch). Raises ``TemporaryFailure`` and ``CampaignStopped``
-        like ``deliver``."""
-        return [i for i in alumnus_ids if self.deliver(i) == "claimed-before"]
+        (by another job on the same batch). Raises ``TemporaryFailure`` (nothing handed over
+        is left claimed: retry later) and ``CampaignStopped``."""
+        raise NotImplementedError
 
-    # -- one email ------------------------------------------------------------------------------
+
+class OneAtATimeCourier(Courier):
+    """One email at a time: the claim in its own transaction, then one transaction that takes
+    the write lock, reads, sends and records (SQLite, which has one writer at a time)."""
+
+    def deliver_all(self, alumnus_ids: Sequence[int]) -> list[int]:
+        return [i for i in alumnus_ids if self.deliver(i) == "claimed-before"]
 
     def deliver(self, alumnus_id: int) -> str:
         """Claim, check under lock, send, record.

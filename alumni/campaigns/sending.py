@@ -26,7 +26,7 @@ from flask import current_app
 from alumni.campaigns.audience import audience_ids
 from alumni.campaigns.chunks import TRY_GROUP, ChunkCourier
 from alumni.campaigns.content import CampaignSnapshot
-from alumni.campaigns.delivery import CampaignStopped, Courier
+from alumni.campaigns.delivery import CampaignStopped, Courier, OneAtATimeCourier
 from alumni.campaigns.service import requeue_pending_batches
 from alumni.erasure import ReplayPending, require_ledger_applied
 from alumni.extensions import db
@@ -251,7 +251,7 @@ def courier_for(campaign: CampaignSnapshot) -> Courier:
     """One email at a time on SQLite; on PostgreSQL, with row locks, a chunk at a time."""
     if db.engine.dialect.name == "postgresql":
         return ChunkCourier(campaign)
-    return Courier(campaign)
+    return OneAtATimeCourier(campaign)
 
 
 def settled(campaign_id: int, alumnus_ids: list[int]) -> bool:
