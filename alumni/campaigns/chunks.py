@@ -30,7 +30,6 @@ from __future__ import annotations
 import secrets
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from types import TracebackType
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
@@ -126,35 +125,24 @@ _GIVE_BACK = sa.delete(Delivery).where(
 class ChunkCourier(Courier):
     """Delivers one campaign's emails on one worker thread, a chunk of people at a time.
 
-    ``claims`` is the autocommit connection (claims, records, give-backs); ``sends`` holds the
-    chunk's locks while its emails leave.
+    ``claims`` is the autocommit connection (claims, records, give-backs), ``_records`` a
+    cursor of its driver for the record of each email; ``sends`` holds the chunk's locks while
+    its emails leave.
     """
-
-    def __enter__(self) -> ChunkCourier:
-        super().__enter__()
-        self._records = self.claims.connection.driver_connection.cursor()
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self._records.close()
-        super().__exit__(kind, error, traceback)
 
     def deliver_all(self, alumnus_ids: Sequence[int]) -> list[int]:
         claimed_by_others: list[int] = []
         size = min(CHUNK, most_at_once() or CHUNK)
-        for start in range(0, len(alumnus_ids), size):
-            chunk = sorted(alumnus_ids[start : start + size])
-            throttle().wait(len(chunk))
-            group = secrets.randbits(62)
-            claims = self._claim(chunk, group)
-            claimed_by_others += [i for i in chunk if i not in claims]
-            if claims:
-                self._deliver_chunk(claims, group)
+        with self.claims.connection.driver_connection.cursor() as records:
+            self._records = records
+            for start in range(0, len(alumnus_ids), size):
+                chunk = sorted(alumnus_ids[start : start + size])
+                throttle().wait(len(chunk))
+                group = secrets.randbits(62)
+                claims = self._claim(chunk, group)
+                claimed_by_others += [i for i in chunk if i not in claims]
+                if claims:
+                    self._deliver_chunk(claims, group)
         return claimed_by_others
 
     def _claim(self, chunk: list[int], group: int) -> dict[int, int]:
