@@ -112,14 +112,14 @@ _RECORD = """
 """
 
 
-def _naive_utc() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
-
-
 _GIVE_BACK = sa.delete(Delivery).where(
     Delivery.id == sa.any_(sa.bindparam("delivery_ids", type_=_IDS)),
     Delivery.status == DeliveryStatus.CLAIMED,
 )
+
+
+def _naive_utc() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 class ChunkCourier(Courier):
