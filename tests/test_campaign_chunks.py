@@ -17,6 +17,7 @@ from alumni.erasure.operation import erase_alumnus
 from alumni.extensions import db
 from alumni.models import (
     CampaignStatus,
+    Consent,
     Delivery,
     DeliveryStatus,
     EvidenceChannel,
@@ -230,3 +231,38 @@ def erasure_mid_chunk(app, outbox, monkeypatch):
     ).all()
     assert statuses == [DeliveryStatus.SENT] * 4
     assert campaign.status is CampaignStatus.SENT
+
+
+def test_nothing_is_locked_while_a_courier_waits_for_the_send_rate(app, outbox, monkeypatch):
+    """Waiting for the rate can take seconds: an unsubscribe meanwhile must not wait for it."""
+    people = consenting(3)
+    ids = [person.id for person in people]
+    campaign = make_campaign()
+    (batch_id,) = held_batches(app, monkeypatch, campaign)
+    other_writer = sa.create_engine(db.engine.url)  # its own pool: the timeouts stay with it
+    waits = []
+
+    class Probe:
+        """The throttle, checking that another writer gets through at once while it waits."""
+
+        def wait(self, messages: int = 1) -> None:
+            with other_writer.connect() as other:
+                if other.dialect.name == "sqlite":
+                    other.exec_driver_sql("PRAGMA busy_timeout = 200")
+                else:
+                    other.exec_driver_sql("SET lock_timeout = '200ms'")
+                other.execute(
+                    sa.update(Consent)
+                    .where(Consent.alumnus_id.in_(ids))
+                    .values(changed_at=Consent.changed_at)
+                )
+                other.commit()
+            waits.append(messages)
+
+    app.extensions["throttle"] = Probe()
+    try:
+        assert sending.send_batch(batch_id) == "done"
+    finally:
+        other_writer.dispose()
+    assert sum(waits) == len(people)
+    assert sorted(m["To"] for m in outbox) == sorted(p.email for p in people)

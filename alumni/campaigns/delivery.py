@@ -206,6 +206,7 @@ class OneAtATimeCourier(Courier):
         raises ``TemporaryFailure`` (nothing recorded, retry later) and ``CampaignStopped``.
         """
         campaign = self.campaign
+        throttle().wait()  # before any lock: the wait may be long, a withdrawal must not wait
         delivery_id = claim(self.claims, campaign.id, alumnus_id)
         if delivery_id is None:
             return "claimed-before"
@@ -217,7 +218,6 @@ class OneAtATimeCourier(Courier):
             if reason is None:
                 assert person is not None
                 email = self.email_for(person)
-                throttle().wait()
         except BaseException:
             # Nothing has left: give the slot back so that the person is mailed later.
             self.sends.rollback()
