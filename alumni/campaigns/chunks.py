@@ -204,8 +204,9 @@ class ChunkCourier(Courier):
                 assert person is not None
                 to_send.append((delivery_id, person))
             else:
+                skipped = DeliveryStatus.SKIPPED.value
                 skips.append(
-                    {"delivery_id": delivery_id, "status": "skipped", "reason": reason, "now": now}
+                    {"delivery_id": delivery_id, "status": skipped, "reason": reason, "now": now}
                 )
                 self.tally["alumni_emails_skipped", reason] += 1
         if skips:
@@ -228,8 +229,12 @@ class ChunkCourier(Courier):
         """Commit the outcome to disk; whether the campaign is still sending (None: the claim
         was no longer open, which the locks rule out: the tick leaves a held group alone, an
         erasure waits for the person)."""
-        values = {"delivery_id": delivery_id, "status": status.value, "reason": reason}
-        values["now"] = _naive_utc()
+        values = {
+            "delivery_id": delivery_id,
+            "status": status.value,
+            "reason": reason,
+            "now": _naive_utc(),
+        }
         row = self._records.execute(_RECORD, values).fetchone()
         return None if row is None else row[0] == CampaignStatus.SENDING
 
