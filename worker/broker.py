@@ -55,7 +55,7 @@ def make_broker(app: Flask) -> dramatiq.Broker:
 class InProcessWorker:
     """A dramatiq worker on threads of this process, started the first time work is queued."""
 
-    def __init__(self, broker: dramatiq.Broker, threads: int = 4) -> None:
+    def __init__(self, broker: StubBroker, threads: int = 4) -> None:
         self.broker = broker
         self.threads = threads
         self._worker: dramatiq.Worker | None = None
@@ -95,6 +95,18 @@ class InProcessWorker:
             if self._worker is not None:
                 self._worker.stop()
                 self._worker = None
+                self._forget_dropped()
+
+    def _forget_dropped(self) -> None:
+        """The stub broker's consumers give nothing back when the worker stops: a message
+        taken off a queue, or held for a later retry, is dropped, and its queue would count it
+        as unfinished for ever, so that the next ``drain`` waited without end. Count only what
+        the queues still hold."""
+        for queue in self.broker.queues.values():
+            with queue.all_tasks_done:  # the queue's lock: qsize() would take it again
+                queue.unfinished_tasks = len(queue.queue)
+                if not queue.unfinished_tasks:
+                    queue.all_tasks_done.notify_all()
 
 
 class Runtime:
