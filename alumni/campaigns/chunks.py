@@ -37,10 +37,11 @@ from sqlalchemy.dialects import postgresql
 from alumni import mail
 from alumni.campaigns.delivery import (
     HARD_BOUNCE_CODES,
-    PERSON_COLUMNS,
     CampaignStopped,
     Courier,
     Person,
+    people_alone,
+    people_with_consent,
     skip_reason,
     suppress_bounced,
 )
@@ -50,7 +51,6 @@ from alumni.models import (
     Alumnus,
     Campaign,
     CampaignStatus,
-    Consent,
     Delivery,
     DeliveryStatus,
     utcnow,
@@ -83,24 +83,9 @@ _HOLD_GROUP = sa.text(
 ).columns(sa.column("status", Campaign.status.type))
 TRY_GROUP = sa.text("SELECT pg_try_advisory_xact_lock(:claim_group)")
 
-_LOCK_PEOPLE = (
-    sa.select(*PERSON_COLUMNS, Consent.state, Consent.changed_at)
-    .join(
-        Consent,
-        sa.and_(
-            Consent.alumnus_id == Alumnus.id,
-            Consent.purpose == sa.bindparam("purpose", type_=Consent.purpose.type),
-        ),
-    )
-    .where(Alumnus.id == sa.any_(sa.bindparam("alumnus_ids", type_=_IDS)))
-    .order_by(Alumnus.id)
-    .with_for_update(read=True, of=[Alumnus.__table__, Consent.__table__])
-)
-
-# People with no consent row for the purpose: nothing to lock, only a reason to name.
-_PEOPLE_ALONE = sa.select(*PERSON_COLUMNS, sa.null(), sa.null()).where(
-    Alumnus.id == sa.any_(sa.bindparam("alumnus_ids", type_=_IDS))
-)
+_THESE_PEOPLE = Alumnus.id == sa.any_(sa.bindparam("alumnus_ids", type_=_IDS))
+_LOCK_PEOPLE = people_with_consent(_THESE_PEOPLE).order_by(Alumnus.id)
+_PEOPLE_ALONE = people_alone(_THESE_PEOPLE)
 
 # The one statement of every email, run on the driver's cursor: through SQLAlchemy it costs
 # twice the CPU (docs/benchmarks.md). ``finished_at`` holds UTC without a zone, as everywhere.

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from types import TracebackType
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -288,21 +289,32 @@ _FINISH = (
         finished_at=sa.bindparam("now", type_=Delivery.finished_at.type),
     )
 )
-_PERSON_WITH_CONSENT = (
-    sa.select(*PERSON_COLUMNS, Consent.state, Consent.changed_at)
-    .join(
-        Consent,
-        sa.and_(
-            Consent.alumnus_id == Alumnus.id,
-            Consent.purpose == sa.bindparam("purpose", type_=Consent.purpose.type),
-        ),
+
+
+def people_with_consent(which: sa.ColumnElement[bool]) -> sa.Select[Any]:
+    """``Person`` rows: these people with their consent for the bound ``purpose``, share-locked
+    until the commit. People with no consent row for it are not among them."""
+    return (
+        sa.select(*PERSON_COLUMNS, Consent.state, Consent.changed_at)
+        .join(
+            Consent,
+            sa.and_(
+                Consent.alumnus_id == Alumnus.id,
+                Consent.purpose == sa.bindparam("purpose", type_=Consent.purpose.type),
+            ),
+        )
+        .where(which)
+        .with_for_update(read=True, of=[Alumnus.__table__, Consent.__table__])
     )
-    .where(Alumnus.id == sa.bindparam("alumnus_id"))
-    .with_for_update(read=True, of=[Alumnus.__table__, Consent.__table__])
-)
-_PERSON_ALONE = sa.select(*PERSON_COLUMNS, sa.null(), sa.null()).where(
-    Alumnus.id == sa.bindparam("alumnus_id")
-)
+
+
+def people_alone(which: sa.ColumnElement[bool]) -> sa.Select[Any]:
+    """``Person`` rows without a consent: nothing to lock, only a reason to name."""
+    return sa.select(*PERSON_COLUMNS, sa.null(), sa.null()).where(which)
+
+
+_PERSON_WITH_CONSENT = people_with_consent(Alumnus.id == sa.bindparam("alumnus_id"))
+_PERSON_ALONE = people_alone(Alumnus.id == sa.bindparam("alumnus_id"))
 
 
 @cache
