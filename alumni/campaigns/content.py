@@ -21,7 +21,7 @@ from markdown_it import MarkdownIt
 from markupsafe import escape
 
 from alumni.emails import render_email
-from alumni.links import LinkHolder, LinkKind, link_url, link_url_for_token, make_token
+from alumni.links import LinkHolder, LinkKind, LinkMaker
 from alumni.mail import Email
 from alumni.models import LOCAL_TIME, Campaign
 from alumni.purposes import Purpose
@@ -123,19 +123,64 @@ class Addressee(LinkHolder, Protocol):
     def display_name(self) -> str: ...
 
 
-def recipient_for(
-    alumnus: Addressee, campaign: CampaignContent, consent_since: datetime
-) -> Recipient:
-    token = make_token(LinkKind.UNSUBSCRIBE, alumnus, campaign.purpose.value, campaign.id)
-    return Recipient(
-        email=alumnus.email or "",
-        name=alumnus.display_name,
-        locale=alumnus.locale,
-        consent_since=consent_since,
-        unsubscribe_url=link_url_for_token(LinkKind.UNSUBSCRIBE, token),
-        unsubscribe_token=token,
-        preferences_url=link_url(LinkKind.PREFERENCES, alumnus),
-    )
+class Personaliser:
+    """A campaign's email for one person after another (a courier's batch). What every email
+    shares is looked up once: the link keys and addresses, the unsubscribe mailbox, the list;
+    the layouts are rendered once per language (see ``_layout``). Make one per batch: the
+    configuration is read when it is made."""
+
+    def __init__(self, campaign: CampaignContent, body_html: str) -> None:
+        """``body_html`` is ``render_body(campaign.body)``."""
+        self.campaign = campaign
+        self.body_html = body_html
+        self._unsubscribe = LinkMaker(LinkKind.UNSUBSCRIBE)
+        self._preferences = LinkMaker(LinkKind.PREFERENCES)
+        self._mailto = current_app.config["UNSUBSCRIBE_MAILTO"]
+        self._list_id = current_app.config["LIST_ID"]
+
+    def recipient(self, alumnus: Addressee, consent_since: datetime) -> Recipient:
+        campaign = self.campaign
+        token = self._unsubscribe.token(alumnus, campaign.purpose.value, campaign.id)
+        return Recipient(
+            email=alumnus.email or "",
+            name=alumnus.display_name,
+            locale=alumnus.locale,
+            consent_since=consent_since,
+            unsubscribe_url=self._unsubscribe.url_for_token(token),
+            unsubscribe_token=token,
+            preferences_url=self._preferences.url(alumnus),
+        )
+
+    def email(self, recipient: Recipient, pixel_url: str | None = None) -> Email:
+        """The email as this recipient gets it. ``pixel_url`` (``alumni.opens.pixel_url``) is
+        made apart from the recipient and kept nowhere: the HTML loads it, the plain text does
+        not need it."""
+        layout = _layout(
+            self.campaign, self.body_html, recipient.locale, bool(recipient.name), bool(pixel_url)
+        )
+        since = long_date(recipient.consent_since.astimezone(LOCAL_TIME).date(), recipient.locale)
+        values = {
+            "name": recipient.name,
+            "since": since,
+            "unsubscribe_url": recipient.unsubscribe_url,
+            "preferences_url": recipient.preferences_url,
+            "pixel_url": pixel_url or "",
+        }
+        subject = "unsubscribe%20" + quote(recipient.unsubscribe_token)  # quick: it is URL-safe
+        headers = {
+            "List-Unsubscribe": (
+                f"<{recipient.unsubscribe_url}>, <mailto:{self._mailto}?subject={subject}>"
+            ),
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+            "List-Id": self._list_id,
+        }
+        return Email(
+            recipient.email,
+            layout.subject,
+            _fill(layout.text, values, str),
+            _fill(layout.html, values, escape),
+            headers,
+        )
 
 
 def sample_recipient(email: str, locale: str = "nl") -> Recipient:
@@ -158,34 +203,8 @@ def campaign_email(
     body_html: str,
     pixel_url: str | None = None,
 ) -> Email:
-    """The email as this recipient gets it; ``body_html`` is ``render_body(campaign.body)``.
-
-    ``pixel_url`` (``alumni.opens.pixel_url``) is made apart from the recipient and kept
-    nowhere: the HTML loads it, the plain text does not need it.
-    """
-    layout = _layout(campaign, body_html, recipient.locale, bool(recipient.name), bool(pixel_url))
-    since = long_date(recipient.consent_since.astimezone(LOCAL_TIME).date(), recipient.locale)
-    values = {
-        "name": recipient.name,
-        "since": since,
-        "unsubscribe_url": recipient.unsubscribe_url,
-        "preferences_url": recipient.preferences_url,
-        "pixel_url": pixel_url or "",
-    }
-    mailto = current_app.config["UNSUBSCRIBE_MAILTO"]
-    subject = quote(f"unsubscribe {recipient.unsubscribe_token}")
-    headers = {
-        "List-Unsubscribe": f"<{recipient.unsubscribe_url}>, <mailto:{mailto}?subject={subject}>",
-        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-        "List-Id": current_app.config["LIST_ID"],
-    }
-    return Email(
-        recipient.email,
-        layout.subject,
-        _fill(layout.text, values, str),
-        _fill(layout.html, values, escape),
-        headers,
-    )
+    """One email as this recipient gets it (see ``Personaliser`` for many)."""
+    return Personaliser(campaign, body_html).email(recipient, pixel_url)
 
 
 @lru_cache(maxsize=4096)
@@ -228,5 +247,14 @@ def _layout(
 
 
 def _fill(layout: str, values: dict[str, str], quote: Callable[[str], str]) -> str:
-    """One pass: a value is never searched for slots itself."""
-    return _SLOTS.sub(lambda slot: quote(values[slot.group(1)]), layout)
+    """A value is never searched for slots itself."""
+    pieces = list(_pieces(layout))
+    for slot in range(1, len(pieces), 2):
+        pieces[slot] = quote(values[pieces[slot]])
+    return "".join(pieces)
+
+
+@lru_cache(maxsize=64)
+def _pieces(layout: str) -> tuple[str, ...]:
+    """The layout cut at its slots, once per layout: text, slot name, text, and so on."""
+    return tuple(_SLOTS.split(layout))

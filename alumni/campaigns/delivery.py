@@ -35,7 +35,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from alumni import mail, opens
-from alumni.campaigns.content import CampaignSnapshot, campaign_email, recipient_for
+from alumni.campaigns.content import CampaignSnapshot, Personaliser
 from alumni.campaigns.throttle import throttle
 from alumni.extensions import db
 from alumni.hashing import email_suppression_key
@@ -129,6 +129,7 @@ class Courier:
         self.campaign = campaign
         self.tally: Tally = Counter() if tally is None else tally
         self._suppressed: dict[int, tuple[str | None, bool]] = {}
+        self._personaliser = Personaliser(campaign, campaign.body_html)
         self.claims: Connection
         self.sends: Connection
 
@@ -182,9 +183,9 @@ class Courier:
     def email_for(self, person: Person) -> mail.Email:
         """The campaign's email as this person gets it."""
         assert person.consent_since is not None
-        recipient = recipient_for(person, self.campaign, person.consent_since)
+        recipient = self._personaliser.recipient(person, person.consent_since)
         pixel = opens.pixel_url(self.campaign)  # made apart from the person, kept nowhere
-        return campaign_email(self.campaign, recipient, self.campaign.body_html, pixel)
+        return self._personaliser.email(recipient, pixel)
 
     def deliver_all(self, alumnus_ids: Sequence[int]) -> list[int]:
         """Deliver to these people in order; returns those whose delivery was claimed before
