@@ -154,7 +154,7 @@ class Courier:
         """Which of these people are on the suppression list now, in one query."""
         rows = self.sends.execute(
             sa.select(Alumnus.id, Alumnus.email, Alumnus.student_key).where(
-                Alumnus.id.in_(list(alumnus_ids))
+                among(Alumnus.id, list(alumnus_ids))
             )
         ).all()
         self.sends.commit()
