@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import smtplib
 from email import message_from_bytes, policy
 from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
+from hypothesis import given
+from hypothesis import strategies as st
 
 from alumni.mail import (
     Email,
@@ -17,6 +20,8 @@ from alumni.mail import (
     TemporaryFailure,
     build_message,
 )
+from alumni.mail.backends import dot_stuffed
+from alumni.mail.message import OutgoingMessage
 from alumni.opens.tokens import make_token
 from tests.conftest import SMTPSink, free_port
 
@@ -189,3 +194,61 @@ def test_smtp_url_forms(url, expected):
 def test_a_wrong_scheme_is_refused():
     with pytest.raises(ValueError, match="smtp://"):
         SMTPBackend("http://mail.example")
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b"", b".", b"..", b".a\r\n", b"a\r\n.\r\nb", b"a\r\n..b\r\n.", b"\n.\n.\r\n.", b"a.b\r\n"],
+)
+def test_dot_stuffing_is_smtplibs(data):
+    assert dot_stuffed(data) == smtplib._quote_periods(data)
+
+
+@given(st.binary(max_size=40).map(lambda b: b.replace(b"\x00", b".")))
+def test_dot_stuffing_is_smtplibs_for_any_bytes(data):
+    assert dot_stuffed(data) == smtplib._quote_periods(data)
+
+
+class Raw(SMTPSink):
+    """Keeps each message's bytes as the server has them, after its dot-unstuffing."""
+
+    async def handle_DATA(self, server, session, envelope):
+        self.envelopes.append((envelope.mail_from, [bytes(envelope.original_content)]))
+        return "250 OK"
+
+
+def test_lines_that_start_with_a_dot_arrive_whole():
+    sink = Raw(port=free_port())
+    controller = Controller(sink, hostname="127.0.0.1", port=sink.port)
+    controller.start()
+    backend = SMTPBackend(sink.url, timeout=5)
+    try:
+        body = b".first\r\n..second\r\n.\r\nafter a lone dot\r\n"
+        message = OutgoingMessage("a@school.example", "b@alumni.example", [("Subject", "x")], body)
+        backend.send(message)
+        unended = OutgoingMessage("a@school.example", "b@alumni.example", [], b".no line end")
+        backend.send(unended)
+    finally:
+        backend.close_all()
+        controller.stop()
+    # The server reads back what was sent, the last line ended by the client.
+    expected = [message.as_bytes(), unended.as_bytes() + b"\r\n"]
+    assert [raw for _, [raw] in sink.envelopes] == expected
+
+
+def test_a_message_refused_after_its_data_is_a_permanent_failure():
+    class RefusesData(SMTPSink):
+        async def handle_DATA(self, server, session, envelope):
+            return "554 5.7.1 Message rejected"
+
+    sink = RefusesData(port=free_port())
+    controller = Controller(sink, hostname="127.0.0.1", port=sink.port)
+    controller.start()
+    backend = SMTPBackend(sink.url, timeout=5)
+    try:
+        with pytest.raises(PermanentFailure) as failure:
+            backend.send(build_message(sample(), SENDER))
+    finally:
+        backend.close_all()
+        controller.stop()
+    assert failure.value.code == 554

@@ -109,11 +109,9 @@ class SMTPBackend:
         context = ssl.create_default_context()
         connection: smtplib.SMTP
         if self.tls:
-            connection = smtplib.SMTP_SSL(
-                self.host, self.port, timeout=self.timeout, context=context
-            )
+            connection = _SMTP_SSL(self.host, self.port, timeout=self.timeout, context=context)
         else:
-            connection = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+            connection = _SMTP(self.host, self.port, timeout=self.timeout)
             if self.starttls:
                 connection.starttls(context=context)
         if self.username:
@@ -172,6 +170,37 @@ class SMTPBackend:
             connection.quit()
         except (OSError, smtplib.SMTPException):
             connection.close()
+
+
+def dot_stuffed(data: bytes) -> bytes:
+    """Every line that starts with "." gets one more (RFC 5321 §4.5.2), as smtplib's own
+    ``_quote_periods`` does: a line starts at the beginning and after every LF."""
+    stuffed = data.replace(b"\n.", b"\n..")
+    return b"." + stuffed if stuffed.startswith(b".") else stuffed
+
+
+def _data(self: smtplib.SMTP, msg: bytes) -> tuple[int, bytes]:
+    """smtplib's ``SMTP.data``, but for its dot-stuffing: smtplib tests every byte of the
+    message against a regular expression, which took a fifth of a sending worker's CPU (see
+    docs/benchmarks.md); ``bytes.replace`` finds the line starts in C. ``sendmail`` passes
+    bytes."""
+    self.putcmd("data")
+    code, reply = self.getreply()
+    if code != 354:
+        raise smtplib.SMTPDataError(code, reply)
+    stuffed = dot_stuffed(msg)
+    if not stuffed.endswith(b"\r\n"):
+        stuffed += b"\r\n"
+    self.send(stuffed + b".\r\n")
+    return self.getreply()
+
+
+class _SMTP(smtplib.SMTP):
+    data = _data
+
+
+class _SMTP_SSL(smtplib.SMTP_SSL):
+    data = _data
 
 
 def _hand_over(connection: smtplib.SMTP, message: OutgoingMessage) -> dict[str, tuple[int, bytes]]:
