@@ -45,3 +45,5 @@ format: $(STAMP) ## Format and fix what ruff can
 bench: install ## Run the benchmarks in bench/ (see docs/benchmarks.md)
 	$(BIN)/python bench/import.py --rows 100000
 	$(BIN)/python bench/pixel.py --seconds 20 --rounds 3
+	$(BIN)/python bench/send_cpu.py 3000
+	$(BIN)/python bench/send.py --sizes 10000,100000

@@ -2,9 +2,10 @@
 
 For each size N: a fresh PostgreSQL database holds N alumni who consent to ``events`` (plain
 SQL, fictional values at example domains); a campaign to all of them is created and scheduled;
-real ``dramatiq worker.tasks`` processes (``--processes`` x ``--threads``, one SMTP connection
-per thread) send it while this process plays the scheduler (``tick()`` once a second). The time
-runs from the first tick until the campaign is ``sent``. In the same run, raw smtplib sends N
+real ``dramatiq worker.tasks`` processes (``--processes`` x ``--threads``, by default 2 x 4 as
+the README's production worker, one SMTP connection per thread) send it while this process
+plays the scheduler (``tick()`` once a second). The time runs from the first tick until the
+campaign is ``sent``. In the same run, raw smtplib sends N
 pre-built messages of the same shape to the same sink over the same number of connections
 (one thread each). The sink (aiosmtpd in a process of its own) only counts; it must receive
 exactly N messages to N distinct addresses from the pipeline. Goals: pipeline rate / smtplib
@@ -148,20 +149,20 @@ class Sink:
 # -- the database --------------------------------------------------------------------------------
 
 
-def fresh_database() -> str:
+def fresh_database(name: str = POSTGRES_DB) -> str:
     import psycopg
 
     with psycopg.connect(f"{POSTGRES_SERVER}/postgres", autocommit=True) as connection:
-        connection.execute(f"DROP DATABASE IF EXISTS {POSTGRES_DB} WITH (FORCE)")
-        connection.execute(f"CREATE DATABASE {POSTGRES_DB}")
-    return f"{POSTGRES_SERVER}/{POSTGRES_DB}"
+        connection.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        connection.execute(f"CREATE DATABASE {name}")
+    return f"{POSTGRES_SERVER}/{name}"
 
 
-def drop_database() -> None:
+def drop_database(name: str = POSTGRES_DB) -> None:
     import psycopg
 
     with psycopg.connect(f"{POSTGRES_SERVER}/postgres", autocommit=True) as connection:
-        connection.execute(f"DROP DATABASE IF EXISTS {POSTGRES_DB} WITH (FORCE)")
+        connection.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 FILL_ALUMNI = """
@@ -506,7 +507,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--recipients", type=int, default=100_000)
     parser.add_argument("--sizes", help="comma-separated sizes, e.g. 10000,100000")
-    parser.add_argument("--processes", type=int, default=1)
+    # As the README's production worker: ``flask --app wsgi worker --processes 2 --threads 4``.
+    parser.add_argument("--processes", type=int, default=2)
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--batch-size", type=int, default=500, help="SEND_BATCH_SIZE")
     parser.add_argument("--keep-database", action="store_true")
