@@ -34,7 +34,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import partial
 from multiprocessing.connection import Connection
@@ -207,19 +207,22 @@ def fill(url: str, n: int) -> float:
 # -- the worker's memory -------------------------------------------------------------------------
 
 
-def group_pids(pgid: int) -> list[int]:
-    pids = []
+def processes() -> Iterator[tuple[int, str, list[str]]]:
+    """Every process now: pid, name, and the fields of ``/proc/PID/stat`` after the name
+    (state, ppid, pgrp, …; utime and stime are 11 and 12)."""
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
         try:
             stat = Path(f"/proc/{entry}/stat").read_text()
         except OSError:
-            continue
-        fields = stat.rpartition(")")[2].split()
-        if int(fields[2]) == pgid:  # fields after the name: state, ppid, pgrp
-            pids.append(int(entry))
-    return sorted(pids)
+            continue  # ended meanwhile
+        head, _, rest = stat.rpartition(")")
+        yield int(entry), head.partition("(")[2], rest.split()
+
+
+def group_pids(pgid: int) -> list[int]:
+    return sorted(pid for pid, _, fields in processes() if int(fields[2]) == pgid)
 
 
 def status_kb(pid: int, key: str) -> int | None:

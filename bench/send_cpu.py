@@ -31,7 +31,16 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import sqlalchemy as sa
-from send import BODY, SUBJECT, Sink, app_config, drop_database, fill, fresh_database
+from send import (
+    BODY,
+    SUBJECT,
+    Sink,
+    app_config,
+    drop_database,
+    fill,
+    fresh_database,
+    processes,
+)
 
 from alumni import create_app
 from alumni.extensions import db
@@ -41,17 +50,11 @@ DATABASE = "alumni_bench_send_cpu"
 
 def postgres_seconds() -> float:
     """CPU time of every PostgreSQL process on this machine so far."""
-    ticks = 0
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            stat = Path(f"/proc/{entry}/stat").read_text()
-        except OSError:
-            continue
-        if "(postgres)" in stat:
-            fields = stat.rpartition(")")[2].split()
-            ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    ticks = sum(
+        int(fields[11]) + int(fields[12])  # utime, stime
+        for _, name, fields in processes()
+        if name == "postgres"
+    )
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
