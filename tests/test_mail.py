@@ -20,7 +20,7 @@ from alumni.mail import (
     TemporaryFailure,
     build_message,
 )
-from alumni.mail.backends import dot_stuffed
+from alumni.mail.backends import _data, dot_stuffed
 from alumni.mail.message import OutgoingMessage
 from alumni.opens.tokens import make_token
 from tests.conftest import SMTPSink, free_port
@@ -252,3 +252,26 @@ def test_a_message_refused_after_its_data_is_a_permanent_failure():
         backend.close_all()
         controller.stop()
     assert failure.value.code == 554
+
+
+def test_a_refused_data_command_sends_no_message():
+    class Server:
+        """Answers DATA with 451, as a relay short of space does; records what is sent."""
+
+        def __init__(self) -> None:
+            self.sent: list[object] = []
+
+        def putcmd(self, command: str) -> None:
+            self.sent.append(command)
+
+        def getreply(self) -> tuple[int, bytes]:
+            return 451, b"4.3.1 Insufficient system storage"
+
+        def send(self, data: bytes) -> None:
+            self.sent.append(data)
+
+    server = Server()
+    with pytest.raises(smtplib.SMTPDataError) as refused:
+        _data(server, b"Subject: x\r\n\r\nbody\r\n")
+    assert refused.value.smtp_code == 451
+    assert server.sent == ["data"]

@@ -79,7 +79,7 @@ class CampaignSnapshot:
     body_html: str
     tracking: bool
     tracking_key: str
-    # The email per language, rendered once for the batch (see ``campaign_email``).
+    # The email per language, rendered once for the batch (see ``Personaliser``).
     layouts: dict[tuple[str, bool, bool], Email] = field(
         default_factory=dict, compare=False, repr=False
     )

@@ -181,7 +181,7 @@ def dot_stuffed(data: bytes) -> bytes:
 
 def _data(self: smtplib.SMTP, msg: bytes) -> tuple[int, bytes]:
     """smtplib's ``SMTP.data``, but for its dot-stuffing: smtplib tests every byte of the
-    message against a regular expression, which took a fifth of a sending worker's CPU (see
+    message against a regular expression, a fifth of a sending worker's instructions (see
     docs/benchmarks.md); ``bytes.replace`` finds the line starts in C. ``sendmail`` passes
     bytes."""
     self.putcmd("data")
