@@ -7,24 +7,20 @@ stops with the answer; the erasure itself follows within seconds (``alumni.erasu
 from __future__ import annotations
 
 from collections.abc import Mapping
+from enum import StrEnum
 from typing import Any
-
-from flask_babel import lazy_gettext as _l
 
 from alumni import audit
 from alumni.consent import granted_purposes, record_choices
-from alumni.erasure import request_erasure
-from alumni.extensions import db
+from alumni.erasure import is_being_erased, request_erasure
 from alumni.models import Alumnus, AlumnusStatus, EvidenceChannel, SuppressionReason, utcnow
 from alumni.purposes import Purpose
-from alumni.suppression import is_address_suppressed
-from alumni.validation import InvalidValue
 
+# The email address is not among them: a new one waits for its owner (``alumni.addresses``).
 CORRECTABLE_FIELDS = (
     "first_name",
     "last_name",
     "preferred_name",
-    "email",
     "phone",
     "gender",
     "date_of_birth",
@@ -86,13 +82,23 @@ def change_preferences(
     return False
 
 
-def opt_out(alumnus: Alumnus, purpose: Purpose, channel: EvidenceChannel) -> bool:
-    """No more emails for this purpose; returns True when no consent is left and the
-    person is to be erased. Doing it twice changes nothing the second time."""
-    if not set(granted_purposes(alumnus)) - {purpose}:
+class OptOut(StrEnum):
+    """What an opt-out did, as the page and the one-click answer say it."""
+
+    WITHDRAWN = "purpose"  # no more emails for the purpose
+    ERASED = "erased"  # it was the last consent: the person is being erased
+    NOTHING_LEFT = "done-before"  # no consent for it was left: nothing changed
+
+
+def opt_out(alumnus: Alumnus, purpose: Purpose, channel: EvidenceChannel) -> OptOut:
+    """No more emails for this purpose. Doing it twice changes nothing the second time."""
+    granted = set(granted_purposes(alumnus))
+    if purpose not in granted:
+        return OptOut.NOTHING_LEFT
+    if not granted - {purpose}:
         # The last consent: the erasure request withdraws it, with this channel as evidence.
         withdraw_entirely(alumnus, channel)
-        return True
+        return OptOut.ERASED
     record_choices(alumnus, {purpose: False}, channel)
     audit.record(
         "consent.opted_out",
@@ -101,7 +107,17 @@ def opt_out(alumnus: Alumnus, purpose: Purpose, channel: EvidenceChannel) -> boo
         purpose=purpose.value,
         channel=channel.value,
     )
-    return False
+    return OptOut.WITHDRAWN
+
+
+def decline(alumnus: Alumnus, channel: EvidenceChannel) -> bool:
+    """The invitation's opt-out, "do not contact me": as after no to every purpose, the person
+    is erased and never invited or mailed again, also after a new import. False when that was
+    under way already."""
+    if is_being_erased(alumnus):
+        return False
+    withdraw_entirely(alumnus, channel)
+    return True
 
 
 def pause_mail(alumnus: Alumnus) -> None:
@@ -117,24 +133,13 @@ def withdraw_entirely(alumnus: Alumnus, channel: EvidenceChannel) -> None:
 
 
 def correct_data(alumnus: Alumnus, corrections: Mapping[str, Any]) -> list[str]:
-    """Rectification by the person: store the corrected fields; returns their names.
-
-    A new address is refused when it is suppressed or belongs to someone else, and it ends
-    every link sent to the old one.
-    """
+    """Rectification by the person: store the corrected fields; returns their names. An
+    address among the corrections is left alone: ``alumni.addresses`` asks its owner first."""
     changed = [
         name
         for name in CORRECTABLE_FIELDS
         if name in corrections and corrections[name] != getattr(alumnus, name)
     ]
-    if "email" in changed:
-        new = corrections["email"]
-        taken = db.session.scalar(
-            db.select(Alumnus.id).where(Alumnus.email == new, Alumnus.id != alumnus.id)
-        )
-        if taken is not None or is_address_suppressed(new):
-            raise InvalidValue("email-unavailable", _email_unavailable())
-        alumnus.link_version += 1
     for name in changed:
         setattr(alumnus, name, corrections[name])
     if changed:
@@ -142,7 +147,3 @@ def correct_data(alumnus: Alumnus, corrections: Mapping[str, Any]) -> list[str]:
             "alumnus.corrected", actor="alumnus", subject_id=alumnus.subject_id, fields=changed
         )
     return changed
-
-
-def _email_unavailable() -> object:
-    return _l("This email address cannot be used. Please contact us if it is yours.")

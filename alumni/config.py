@@ -67,7 +67,7 @@ def load_config(instance_path: Path, environ: Mapping[str, str] = os.environ) ->
         # a claim still open after this long was in flight at a crash and is never resent.
         "STALE_BATCH_SECONDS": float(env("STALE_BATCH_SECONDS", "600")),
         "INTERRUPTED_CLAIM_SECONDS": float(env("INTERRUPTED_CLAIM_SECONDS", "900")),
-        # Opt-out links must keep working long after the mail was sent.
+        # How long an opt-out link's page opens (its one-click POST works at any age).
         "UNSUBSCRIBE_MAX_AGE_DAYS": int(env("UNSUBSCRIBE_MAX_AGE_DAYS", "730")),
         # DKIM signing (dkimpy) when a key is configured; covers List-Unsubscribe(-Post).
         "DKIM_PRIVATE_KEY_PATH": env("DKIM_PRIVATE_KEY_PATH") or None,
@@ -99,6 +99,8 @@ def load_config(instance_path: Path, environ: Mapping[str, str] = os.environ) ->
         "LINK_RATE_LIMIT": env("LINK_RATE_LIMIT", "5 per minute;30 per hour"),
         # Per address typed, so nobody can flood one person's inbox from many machines.
         "LINK_RATE_LIMIT_PER_ADDRESS": env("LINK_RATE_LIMIT_PER_ADDRESS", "3 per hour"),
+        # Each request for a new address mails the address typed: per person.
+        "ADDRESS_CHANGE_RATE_LIMIT": env("ADDRESS_CHANGE_RATE_LIMIT", "3 per hour;6 per day"),
         "RATELIMIT_STORAGE_URI": env("REDIS_URL") or "memory://",
         "RATELIMIT_HEADERS_ENABLED": True,
         "BABEL_DEFAULT_LOCALE": "nl",

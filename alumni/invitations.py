@@ -114,10 +114,17 @@ def deliver_invitation(alumnus_id: int) -> str:
 def request_fresh_link(address: str) -> None:
     """Queue a fresh link if the address belongs to someone invited; say nothing either way."""
     alumnus = db.session.scalar(sa.select(Alumnus).where(Alumnus.email == normalise_email(address)))
-    if alumnus is not None and alumnus.status in (AlumnusStatus.INVITED, AlumnusStatus.RESPONDED):
+    if alumnus is not None:
+        request_link_for(alumnus)
+    db.session.commit()
+
+
+def request_link_for(alumnus: Alumnus) -> None:
+    """The person asks for a fresh link (at ``/link``, or on an opt-out page, which hands out
+    none itself): it goes to the address on file, if they have a link to get."""
+    if alumnus.status in (AlumnusStatus.INVITED, AlumnusStatus.RESPONDED):
         enqueue_after_commit(Job.SEND_FRESH_LINK, alumnus.id)
         audit.record("link.requested", actor="alumnus", subject_id=alumnus.subject_id)
-    db.session.commit()
 
 
 def send_fresh_link(alumnus: Alumnus, *, actor: str) -> bool:

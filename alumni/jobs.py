@@ -20,6 +20,8 @@ log = logging.getLogger(__name__)
 class Job(StrEnum):
     SEND_INVITATION = "send_invitation"
     SEND_FRESH_LINK = "send_fresh_link"
+    SEND_ADDRESS_CONFIRMATION = "send_address_confirmation"
+    SEND_ADDRESS_NOTICE = "send_address_notice"
     DISPATCH_CAMPAIGN = "dispatch_campaign"
     SEND_CAMPAIGN_BATCH = "send_campaign_batch"
     ERASE_ALUMNUS = "erase_alumnus"

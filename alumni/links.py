@@ -1,14 +1,21 @@
-"""Signed links in emails: one salt per kind, a payload of opaque id plus link version.
+"""Signed links in emails, and what each kind of link may do: the one place that says so.
 
-A link dies when it is older than ``LINK_MAX_AGE_DAYS``, when the person is erased, or when
-their address changes (the version in the link no longer matches). A link of one kind never
-works as another, because each kind is signed with its own salt.
+A link is an itsdangerous token, signed with a salt of its own kind, over the person's opaque
+id, their link version and what the kind needs (a purpose, a request). A link of one kind never
+works as another (I8). ``CAPABILITIES`` says, per kind, which pages it opens, how long, which
+other links its pages may hand out, and whether its one-click POST works at any age;
+``docs/links.md`` has the same table in words. A link's page dies when it is older than its
+lifetime, when the person is erased, or when their link version moves on (a new address, an
+undone change). The one-click opt-outs die only with the person: opting out harms nobody.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from enum import StrEnum
 from functools import cached_property, lru_cache
 from typing import Any, Protocol
@@ -16,7 +23,7 @@ from typing import Any, Protocol
 import sqlalchemy as sa
 from flask import current_app
 from itsdangerous import BadData, SignatureExpired, Signer, URLSafeTimedSerializer
-from itsdangerous.encoding import base64_encode
+from itsdangerous.encoding import base64_decode, base64_encode
 from itsdangerous.serializer import Serializer
 
 from alumni.extensions import db
@@ -24,29 +31,85 @@ from alumni.models import Alumnus
 
 
 class LinkKind(StrEnum):
-    OPTIN = "optin"
+    OPTIN = "optin"  # the consent form, in the invitation
     PREFERENCES = "preferences"
-    UNSUBSCRIBE = "unsubscribe"
     MY_DATA = "my-data"
+    UNSUBSCRIBE = "unsubscribe"  # a campaign email's opt-out, also its List-Unsubscribe
+    DECLINE = "decline"  # an invitation's opt-out: do not contact me
+    CONFIRM_ADDRESS = "confirm-address"  # sent to a new address typed by the person
+    KEEP_ADDRESS = "keep-address"  # sent to the old address after a change: undo it
 
 
-# The endpoint that each kind of link opens.
-ENDPOINTS = {
-    LinkKind.OPTIN: "alumni.optin",
-    LinkKind.PREFERENCES: "alumni.preferences",
-    LinkKind.MY_DATA: "alumni.my_data",
-    LinkKind.UNSUBSCRIBE: "alumni.unsubscribe",
+def _days(setting: str) -> Callable[[Mapping[str, Any]], timedelta]:
+    return lambda config: timedelta(days=config[setting])
+
+
+def _fixed(lifetime: timedelta) -> Callable[[Mapping[str, Any]], timedelta]:
+    return lambda config: lifetime
+
+
+@dataclass(frozen=True)
+class Capability:
+    """What one kind of link may do."""
+
+    # The endpoints it opens, its own page first; every other page refuses it.
+    pages: tuple[str, ...]
+    # How long its pages open, from the moment it was made.
+    lifetime: Callable[[Mapping[str, Any]], timedelta]
+    # The kinds of link its pages may hand out (``may_hand_out``).
+    hands_out: frozenset[LinkKind] = frozenset()
+    # RFC 8058: its POST ``List-Unsubscribe=One-Click`` works at any age and link version.
+    one_click: bool = False
+
+
+CAPABILITIES: dict[LinkKind, Capability] = {
+    LinkKind.OPTIN: Capability(
+        ("alumni.optin",),
+        _days("LINK_MAX_AGE_DAYS"),
+        hands_out=frozenset({LinkKind.PREFERENCES}),
+    ),
+    LinkKind.PREFERENCES: Capability(
+        ("alumni.preferences",),
+        _days("LINK_MAX_AGE_DAYS"),
+        hands_out=frozenset({LinkKind.MY_DATA}),
+    ),
+    LinkKind.MY_DATA: Capability(("alumni.my_data",), _days("LINK_MAX_AGE_DAYS")),
+    LinkKind.UNSUBSCRIBE: Capability(
+        ("alumni.unsubscribe", "alumni.unsubscribe_preferences_link"),
+        _days("UNSUBSCRIBE_MAX_AGE_DAYS"),
+        one_click=True,
+    ),
+    LinkKind.DECLINE: Capability(
+        ("alumni.decline",), _days("UNSUBSCRIBE_MAX_AGE_DAYS"), one_click=True
+    ),
+    LinkKind.CONFIRM_ADDRESS: Capability(("alumni.confirm_address",), _fixed(timedelta(hours=24))),
+    LinkKind.KEEP_ADDRESS: Capability(("alumni.keep_address",), _fixed(timedelta(days=7))),
 }
+
+# The kind of link each page takes: a page belongs to one kind only.
+KIND_OF_PAGE = {page: kind for kind, rule in CAPABILITIES.items() for page in rule.pages}
+assert len(KIND_OF_PAGE) == sum(len(rule.pages) for rule in CAPABILITIES.values())
+
+
+def kind_of_page(endpoint: str | None) -> LinkKind:
+    """The kind of link that ``endpoint`` takes; a page not reached by a link has none."""
+    if endpoint not in KIND_OF_PAGE:
+        raise LookupError(f"{endpoint} is not a page reached by a link")
+    return KIND_OF_PAGE[endpoint]
+
+
+def may_hand_out(holder: LinkKind, kind: LinkKind) -> bool:
+    """Whether a page opened by a ``holder`` link may give its visitor a ``kind`` link."""
+    return kind in CAPABILITIES[holder].hands_out
 
 
 def max_age_seconds(kind: LinkKind) -> int:
-    """Opt-out links keep working long after the mail was sent; the others for a month."""
-    days_key = "UNSUBSCRIBE_MAX_AGE_DAYS" if kind is LinkKind.UNSUBSCRIBE else "LINK_MAX_AGE_DAYS"
-    return current_app.config[days_key] * 86400
+    return int(CAPABILITIES[kind].lifetime(current_app.config).total_seconds())
 
 
 class BadLink(Exception):
-    """A link that cannot be used. ``expired`` links answer 410, the others 400."""
+    """A link that cannot be used. ``expired`` and ``revoked`` links answer 410, the others
+    (tampered, cut short, of another kind) 400."""
 
     def __init__(self, reason: str, alumnus: Alumnus | None = None) -> None:
         super().__init__(reason)
@@ -60,7 +123,9 @@ class BadLink(Exception):
 
 @dataclass(frozen=True)
 class Link:
+    kind: LinkKind
     alumnus: Alumnus
+    version: int  # the person's link version when the link was made
     extra: tuple[object, ...] = ()
 
 
@@ -146,15 +211,16 @@ def _paths() -> dict[LinkKind, str]:
     if paths is None:
         adapter = current_app.url_map.bind("localhost")
         paths = {
-            kind: adapter.build(endpoint, {"token": "T"}).removesuffix("T")
-            for kind, endpoint in ENDPOINTS.items()
+            kind: adapter.build(rule.pages[0], {"token": "T"}).removesuffix("T")
+            for kind, rule in CAPABILITIES.items()
         }
         current_app.extensions["link_paths"] = paths
     return paths
 
 
 def read_token(kind: LinkKind, token: str) -> Link:
-    """Verify a token and find its alumnus, or raise ``BadLink``."""
+    """Verify a link for its pages and find its person, or raise ``BadLink``: within its
+    lifetime, the person on file and not erased, the link version theirs."""
     serializer = _serializer(kind)
     try:
         payload = serializer.loads(token, max_age=max_age_seconds(kind))
@@ -167,7 +233,35 @@ def read_token(kind: LinkKind, token: str) -> Link:
     alumnus = _find(payload)
     if alumnus is None or alumnus.is_erased or alumnus.link_version != payload[1]:
         raise BadLink("revoked", alumnus if alumnus and not alumnus.is_erased else None)
-    return Link(alumnus, tuple(payload[2:]))
+    return Link(kind, alumnus, payload[1], tuple(payload[2:]))
+
+
+def read_one_click(kind: LinkKind, token: str) -> Link | None:
+    """Verify a link for its one-click POST: a genuine signature is all it needs, whatever its
+    age and the person's link version since (RFC 8058: an old newsletter's opt-out still
+    works). None when the person is no longer on file: there is nothing left to stop."""
+    if not CAPABILITIES[kind].one_click:
+        raise BadLink("invalid")
+    try:
+        payload = _serializer(kind).loads(token)
+    except (BadData, UnicodeError, ValueError):
+        raise BadLink("invalid") from None
+    alumnus = _find(payload)
+    if alumnus is None:
+        if _well_formed(payload):
+            return None
+        raise BadLink("invalid")
+    return None if alumnus.is_erased else Link(kind, alumnus, payload[1], tuple(payload[2:]))
+
+
+def unverified_subject(token: str) -> str:
+    """The person a token names, read WITHOUT checking its signature: only a key to count
+    requests by (a forged one counts against a person nobody can reach)."""
+    try:
+        payload = json.loads(base64_decode(token.partition(".")[0]))
+        return str(payload[0]) if isinstance(payload, list) and payload else ""
+    except (BadData, ValueError, UnicodeError):
+        return ""
 
 
 def _payload_or_none(serializer: URLSafeTimedSerializer, error: SignatureExpired) -> object:
@@ -177,12 +271,17 @@ def _payload_or_none(serializer: URLSafeTimedSerializer, error: SignatureExpired
         return None
 
 
-def _find(payload: object) -> Alumnus | None:
-    if not (
+def _well_formed(payload: object) -> bool:
+    return (
         isinstance(payload, list)
         and len(payload) >= 2
         and isinstance(payload[0], str)
         and isinstance(payload[1], int)
-    ):
+    )
+
+
+def _find(payload: object) -> Alumnus | None:
+    if not _well_formed(payload):
         return None
+    assert isinstance(payload, list)
     return db.session.scalar(sa.select(Alumnus).where(Alumnus.subject_id == payload[0]))

@@ -9,6 +9,8 @@ scheduler's tick every ``RETENTION_INTERVAL_SECONDS``.
 - Deliveries of finished campaigns older than ``DELIVERY_RETENTION_DAYS`` are added up per
   campaign, status and reason in ``delivery_totals`` and deleted: totals stay, who got what goes.
 - Audit entries and done erasure requests older than ``AUDIT_RETENTION_DAYS`` are deleted.
+- Address changes go once their links have expired: unconfirmed after a day, confirmed after
+  the week in which the old address may undo them.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.dialects import postgresql, sqlite
 
-from alumni import audit
+from alumni import addresses, audit
 from alumni.erasure import erase_alumnus
 from alumni.erasure.position import STATE_ID, ensure_state
 from alumni.extensions import db
@@ -57,6 +59,7 @@ class RetentionReport:
     deliveries_aggregated: int = 0
     audit_entries_deleted: int = 0
     erasure_requests_deleted: int = 0
+    address_changes_deleted: int = 0
 
     @property
     def changed(self) -> bool:
@@ -79,6 +82,7 @@ def run(now: datetime | None = None, *, actor: str = "system") -> RetentionRepor
     audit_cutoff = now - timedelta(days=config["AUDIT_RETENTION_DAYS"])
     report.audit_entries_deleted = _delete(AuditEntry, AuditEntry.at < audit_cutoff)
     report.erasure_requests_deleted = _delete(ErasureRequest, ErasureRequest.done_at < audit_cutoff)
+    report.address_changes_deleted = addresses.forget_old_requests(now)
     if report.changed or actor != "system":
         audit.record("retention.ran", actor=actor, **asdict(report))
     db.session.commit()

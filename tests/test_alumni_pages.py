@@ -117,26 +117,6 @@ def test_an_invalid_correction_is_refused_with_the_reason(app, client):
     assert evidence_of(alumnus) == []
 
 
-def test_a_new_address_ends_the_old_links_but_the_confirmation_links_onward(app, client):
-    alumnus = make_alumnus()
-    url = optin_url(alumnus)
-    status, page = submit_choices(client, url, {Purpose.EVENTS}, email="nieuw@alumni.example")
-    assert status == 200
-    assert client.get(url).status_code == 410  # the old link is revoked
-    onward = re.search(r'href="(/preferences/[^"]+)"', page).group(1)
-    assert client.get(onward).status_code == 200
-
-
-def test_an_address_of_someone_else_cannot_be_taken(app, client):
-    make_alumnus(email="bezet@alumni.example")
-    alumnus = make_alumnus()
-    status, _ = submit_choices(
-        client, optin_url(alumnus), {Purpose.EVENTS}, email="bezet@alumni.example"
-    )
-    assert status == 400
-    assert evidence_of(alumnus) == []
-
-
 # -- preferences ------------------------------------------------------------------------------
 
 

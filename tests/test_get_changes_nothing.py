@@ -7,6 +7,7 @@ import time
 import pytest
 import sqlalchemy as sa
 
+from alumni import addresses
 from alumni.extensions import db
 from alumni.links import LinkKind, make_token
 from alumni.models import AlumnusStatus
@@ -48,6 +49,14 @@ def alumni_urls(invited, responded, erased_token) -> list[str]:
     for person in (invited, responded):
         token = make_token(LinkKind.UNSUBSCRIBE, person, "events", 1)
         urls += ["/unsubscribe/" + token, "/unsubscribe/" + token[:-4] + "AAAA"]
+        token = make_token(LinkKind.DECLINE, person)
+        urls += ["/decline/" + token, "/decline/" + token[:-4] + "AAAA"]
+    change = addresses.AddressChange(alumnus_id=responded.id, new_email="nieuw@alumni.example")
+    db.session.add(change)
+    db.session.commit()
+    for kind in (LinkKind.CONFIRM_ADDRESS, LinkKind.KEEP_ADDRESS):
+        token = make_token(kind, responded, change.id)
+        urls += [f"/{kind}/{token}", f"/{kind}/{token}?lang=en", f"/{kind}/{token[:-4]}AAAA"]
     urls += [
         "/preferences/" + erased_token,
         "/healthz",

@@ -12,13 +12,18 @@ from itsdangerous.encoding import base64_decode
 
 from alumni.extensions import db
 from alumni.links import (
+    CAPABILITIES,
     BadLink,
     LinkKind,
     LinkMaker,
     link_url_for_token,
     make_token,
+    may_hand_out,
+    read_one_click,
     read_token,
+    unverified_subject,
 )
+from alumni.models import AlumnusStatus
 from tests.factories import make_alumnus
 
 KINDS = list(LinkKind)
@@ -146,3 +151,115 @@ def test_a_link_maker_makes_the_links_of_make_token_and_link_url(app):
     assert maker.url_for_token(token) == link_url_for_token(LinkKind.UNSUBSCRIBE, token)
     assert maker.url(alumnus).startswith(app.config["BASE_URL"] + "/unsubscribe/")
     assert read_token(LinkKind.UNSUBSCRIBE, maker.url(alumnus).rpartition("/")[2])
+
+
+# -- capabilities -----------------------------------------------------------------------------
+
+
+def test_every_page_takes_one_kind_of_link_and_every_kind_has_its_page(app):
+    assert set(CAPABILITIES) == set(LinkKind)
+    pages = [page for rule in CAPABILITIES.values() for page in rule.pages]
+    assert len(pages) == len(set(pages))
+    for page in pages:
+        assert page in app.view_functions
+
+
+def test_each_kind_is_served_under_its_own_name(app):
+    """The access logs find tokens by these names (alumni.access_log)."""
+    for kind in LinkKind:
+        url = link_url_for_token(kind, "T")
+        assert url == f"{app.config['BASE_URL']}/{kind.value}/T"
+
+
+@pytest.mark.parametrize(
+    ("kind", "days"),
+    [
+        (LinkKind.OPTIN, 30),
+        (LinkKind.PREFERENCES, 30),
+        (LinkKind.MY_DATA, 30),
+        (LinkKind.UNSUBSCRIBE, 730),
+        (LinkKind.DECLINE, 730),
+        (LinkKind.CONFIRM_ADDRESS, 1),
+        (LinkKind.KEEP_ADDRESS, 7),
+    ],
+)
+def test_each_kind_opens_its_pages_for_its_lifetime_only(app, monkeypatch, kind, days):
+    alumnus = make_alumnus()
+    token = make_token(kind, alumnus, 1)
+    now = time.time()
+    monkeypatch.setattr(time, "time", lambda: now + days * 86400 - 60)
+    assert read_token(kind, token).alumnus.id == alumnus.id
+    monkeypatch.setattr(time, "time", lambda: now + days * 86400 + 60)
+    with pytest.raises(BadLink) as refused:
+        read_token(kind, token)
+    assert refused.value.reason == "expired"
+
+
+ONE_CLICK = [kind for kind in LinkKind if CAPABILITIES[kind].one_click]
+
+
+def test_only_the_opt_outs_have_a_one_click():
+    assert set(ONE_CLICK) == {LinkKind.UNSUBSCRIBE, LinkKind.DECLINE}
+
+
+@pytest.mark.parametrize("kind", ONE_CLICK)
+def test_a_one_click_works_at_any_age_and_link_version(app, monkeypatch, kind):
+    alumnus = make_alumnus()
+    token = make_token(kind, alumnus, "events", 1)
+    alumnus.link_version += 3  # new addresses since
+    db.session.commit()
+    later = time.time() + 5 * 365 * 86400
+    monkeypatch.setattr(time, "time", lambda: later)
+    link = read_one_click(kind, token)
+    assert link is not None and link.alumnus.id == alumnus.id
+    with pytest.raises(BadLink):
+        read_token(kind, token)  # its page does not open
+
+
+@pytest.mark.parametrize("kind", [kind for kind in LinkKind if kind not in ONE_CLICK])
+def test_no_other_kind_works_as_a_one_click(app, kind):
+    alumnus = make_alumnus()
+    with pytest.raises(BadLink):
+        read_one_click(kind, make_token(kind, alumnus))
+
+
+@pytest.mark.parametrize("kind", ONE_CLICK)
+def test_a_one_click_of_someone_no_longer_on_file_finds_nothing_left(app, kind):
+    alumnus = make_alumnus()
+    token = make_token(kind, alumnus, "events", 1)
+    gone = make_token(kind, type(alumnus)(subject_id="nobody-by-this-id", link_version=1))
+    alumnus.status = AlumnusStatus.ERASED
+    db.session.commit()
+    assert read_one_click(kind, token) is None
+    assert read_one_click(kind, gone) is None
+
+
+@pytest.mark.parametrize("kind", ONE_CLICK)
+def test_a_one_click_of_another_kind_or_tampered_is_refused(app, kind):
+    alumnus = make_alumnus()
+    other = LinkKind.PREFERENCES
+    with pytest.raises(BadLink) as refused:
+        read_one_click(kind, make_token(other, alumnus))
+    assert refused.value.reason == "invalid"
+    token = make_token(kind, alumnus, "events", 1)
+    with pytest.raises(BadLink):
+        read_one_click(kind, token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB"))
+
+
+@pytest.mark.parametrize("holder", list(LinkKind))
+@pytest.mark.parametrize("kind", list(LinkKind))
+def test_what_each_kind_hands_out(holder, kind):
+    allowed = {
+        LinkKind.OPTIN: {LinkKind.PREFERENCES},
+        LinkKind.PREFERENCES: {LinkKind.MY_DATA},
+    }
+    assert may_hand_out(holder, kind) is (kind in allowed.get(holder, set()))
+
+
+def test_the_subject_of_a_token_is_read_for_counting_only(app):
+    alumnus = make_alumnus()
+    assert unverified_subject(make_token(LinkKind.UNSUBSCRIBE, alumnus, "events", 1)) == (
+        alumnus.subject_id
+    )
+    assert unverified_subject("not a token") == ""
+    assert unverified_subject("") == ""

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from unittest import mock
+
 import pytest
 import sqlalchemy as sa
 
@@ -69,12 +72,70 @@ def test_one_click_for_the_last_purpose_erases_and_stays_200(app):
     answer(alumnus, {Purpose.EVENTS})
     client = app.test_client(use_cookies=False)
     url = unsubscribe_url(alumnus)
-    assert client.post(url, data={"List-Unsubscribe": "One-Click"}).status_code == 200
+    first = client.post(url, data={"List-Unsubscribe": "One-Click"})
+    assert first.status_code == 200
+    assert 'data-outcome="erased"' in first.get_data(as_text=True)
     finish_jobs(app)
     db.session.expire_all()
     assert alumnus.status is AlumnusStatus.ERASED
-    # A second click after the erasure still answers 200: nothing left to do.
+    # A second click after the erasure still answers 200, and says that nothing was left.
+    again = client.post(url, data={"List-Unsubscribe": "One-Click"})
+    assert again.status_code == 200
+    assert 'data-outcome="done-before"' in again.get_data(as_text=True)
+
+
+def test_one_click_says_so_when_nothing_was_left_for_the_purpose(app, person):
+    client = app.test_client(use_cookies=False)
+    url = unsubscribe_url(person)
+    outcomes = [
+        client.post(url, data={"List-Unsubscribe": "One-Click"}).get_data(as_text=True)
+        for _ in range(2)
+    ]
+    assert 'data-outcome="purpose"' in outcomes[0]
+    assert 'data-outcome="done-before"' in outcomes[1]
+
+
+def forge(app, alumnus, days_ago: float, *payload) -> str:
+    """An opt-out token made with the app's own signer, as if ``days_ago`` days ago."""
+    from alumni.links import _serializer
+
+    signer = _serializer(LinkKind.UNSUBSCRIBE)
+    then = time.time() - days_ago * 86400
+    with mock.patch("time.time", return_value=then):
+        return signer.dumps([alumnus.subject_id, alumnus.link_version, *payload])
+
+
+@pytest.mark.parametrize("days", [700, 1000, 3650])
+def test_an_old_one_click_still_withdraws(app, person, days):
+    token = forge(app, person, days, "events", 1)
+    client = app.test_client(use_cookies=False)
+    # Past UNSUBSCRIBE_MAX_AGE_DAYS (730) the page asks for a fresh link; the one-click works.
+    assert client.get("/unsubscribe/" + token).status_code == (200 if days < 730 else 410)
+    response = client.post("/unsubscribe/" + token, data={"List-Unsubscribe": "One-Click"})
+    assert response.status_code == 200
+    assert 'data-outcome="purpose"' in response.get_data(as_text=True)
+    assert state(person, Purpose.EVENTS) is ConsentState.WITHDRAWN
+
+
+def test_the_same_old_token_with_a_tampered_signature_is_refused_and_changes_nothing(app, person):
+    token = forge(app, person, 700, "events", 1)
+    payload, stamp, signature = token.split(".")
+    tampered = f"{payload}.{stamp}.{signature[::-1]}"
+    client = app.test_client(use_cookies=False)
+    response = client.post("/unsubscribe/" + tampered, data={"List-Unsubscribe": "One-Click"})
+    assert 400 <= response.status_code < 500
+    assert "data-outcome" not in response.get_data(as_text=True)
+    assert state(person, Purpose.EVENTS) is ConsentState.GRANTED
+
+
+def test_one_click_works_after_the_address_changed(app, person):
+    url = unsubscribe_url(person)
+    person.link_version += 1  # what a confirmed new address does
+    db.session.commit()
+    client = app.test_client(use_cookies=False)
+    assert client.get(url).status_code == 410  # the old email's page no longer opens
     assert client.post(url, data={"List-Unsubscribe": "One-Click"}).status_code == 200
+    assert state(person, Purpose.EVENTS) is ConsentState.WITHDRAWN
 
 
 def test_a_tampered_one_click_is_refused(app, person):
@@ -118,6 +179,67 @@ def test_each_choice_of_the_page(app, client, person, choice, events, status, pa
     assert state(person, Purpose.EVENTS) is events
     assert person.status is status
     assert (person.paused_at is not None) is paused
+
+
+@pytest.mark.parametrize("choice", [None, "purpose", "all", "erase"])
+def test_the_page_shows_nothing_personal_and_leads_to_no_other_page(app, client, choice):
+    from tests.privacy import distinctive_alumnus, found_in, personal_values
+
+    alumnus = distinctive_alumnus()
+    answer(alumnus, {Purpose.EVENTS, Purpose.COURSES})
+    values = personal_values(alumnus)
+    url = unsubscribe_url(alumnus)
+    page = client.get(url).get_data(as_text=True)
+    if choice is not None:
+        data = {"csrf_token": csrf_token(page), "choice": choice}
+        page = client.post(url, data=data).get_data(as_text=True)
+        assert "data-outcome" in page
+    assert found_in(page, values) == []
+    assert "/preferences/" not in page and "/my-data/" not in page and "/optin/" not in page
+
+
+def test_the_page_emails_a_link_to_the_preferences_to_the_address_on_file(
+    app, client, person, outbox
+):
+    url = unsubscribe_url(person)
+    page = client.get(url).get_data(as_text=True)
+    action = f"{url}/preferences-link"
+    assert f'action="{action}"' in page
+    response = client.post(action, data={"csrf_token": csrf_token(page)})
+    assert response.status_code == 200
+    answer_page = response.get_data(as_text=True)
+    assert "/preferences/" not in answer_page and person.email not in answer_page
+    finish_jobs(app)
+    assert [message["To"] for message in outbox] == [person.email]
+    assert "/preferences/" in outbox[0].get_body(preferencelist=("plain",)).get_content()
+
+
+def test_asking_for_a_preferences_link_is_rate_limited_per_person(app, person):
+    tokens = [
+        make_token(LinkKind.UNSUBSCRIBE, person, purpose.value, n)
+        for n, purpose in enumerate((Purpose.EVENTS, Purpose.COURSES) * 3)
+    ]
+    statuses = []
+    client = app.test_client()
+    for n, token in enumerate(tokens[:5]):
+        url = f"/unsubscribe/{token}"
+        page = client.get(url).get_data(as_text=True)
+        response = client.post(
+            f"{url}/preferences-link",
+            data={"csrf_token": csrf_token(page)},
+            environ_base={"REMOTE_ADDR": f"192.0.2.{n + 1}"},
+        )
+        statuses.append(response.status_code)
+    assert statuses == [200, 200, 200, 429, 429]  # LINK_RATE_LIMIT_PER_ADDRESS, per person
+
+
+def test_asking_for_a_preferences_link_needs_the_csrf_token_and_a_good_link(app, client, person):
+    url = unsubscribe_url(person)
+    assert client.post(f"{url}/preferences-link").status_code == 400
+    page = client.get(url).get_data(as_text=True)
+    tampered = url[:-4] + ("AAAA" if not url.endswith("AAAA") else "BBBB")
+    response = client.post(f"{tampered}/preferences-link", data={"csrf_token": csrf_token(page)})
+    assert response.status_code == 400
 
 
 def test_an_unsubscribe_link_never_works_as_another_kind(app, client, person):

@@ -6,8 +6,9 @@ import logging
 
 import dramatiq
 
-from alumni import erasure, invitations
+from alumni import addresses, erasure, invitations
 from alumni.campaigns import sending
+from alumni.extensions import db
 from alumni.jobs import Job
 from alumni.mail import TemporaryFailure
 
@@ -32,6 +33,22 @@ def send_fresh_link(alumnus_id: int) -> None:
     except TemporaryFailure:
         log.warning("send_fresh_link %s: mail server unavailable, will retry", alumnus_id)
         raise
+
+
+@dramatiq.actor(actor_name=Job.SEND_ADDRESS_CONFIRMATION, **MAIL_RETRIES)
+def send_address_confirmation(change_id: int) -> None:
+    """Safe to repeat: a second confirmation link is as good as the first."""
+    outcome = addresses.deliver_confirmation(change_id)
+    db.session.commit()
+    log.info("send_address_confirmation %s: %s", change_id, outcome)
+
+
+@dramatiq.actor(actor_name=Job.SEND_ADDRESS_NOTICE, **MAIL_RETRIES)
+def send_address_notice(change_id: int) -> None:
+    """Safe to repeat: the old address may hear of its change twice, never not at all."""
+    outcome = addresses.deliver_change_notice(change_id)
+    db.session.commit()
+    log.info("send_address_notice %s: %s", change_id, outcome)
 
 
 @dramatiq.actor(actor_name=Job.DISPATCH_CAMPAIGN, max_retries=20, max_backoff=5 * 60_000)

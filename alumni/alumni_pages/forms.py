@@ -154,3 +154,8 @@ class UnsubscribeForm(FlaskForm):
 
 class LinkForm(FlaskForm):
     email = EmailField(_l("Your email address"), validators=[parsed_by(validation.parse_email)])
+
+
+class ButtonForm(FlaskForm):
+    """A form that is one button: the CSRF token is all it posts (decline, confirm an
+    address, keep an address, email me a link to my preferences)."""

@@ -1,79 +1,74 @@
-"""Pages for alumni, each reached through a signed link. GET shows, POST changes (I5)."""
+"""Pages for alumni, each reached through a signed link. GET shows, POST changes (I5).
+
+The consent form and the preferences here; the opt-outs in ``optout``, the address change in
+``address``. Which link opens which page, and what it may hand out: ``alumni.links``.
+"""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-from flask import Response, current_app, g, redirect, render_template, request
-from flask_babel import refresh
+from flask import Response, current_app, redirect, render_template, request
+from flask_babel import gettext as _
 
-from alumni import answers, invitations
+from alumni import addresses, answers, invitations
 from alumni.alumni_pages import bp
+from alumni.alumni_pages.access import onward_url, open_link, within_limit
 from alumni.alumni_pages.forms import (
     LinkForm,
     OptInForm,
+    PersonalDataFields,
     PreferencesForm,
-    UnsubscribeForm,
     WithdrawForm,
 )
 from alumni.consent import current_choices
-from alumni.extensions import csrf, db, limiter
+from alumni.extensions import db, limiter
 from alumni.hashing import email_suppression_key
-from alumni.links import BadLink, LinkKind, link_url, read_token
+from alumni.links import LinkKind
 from alumni.models import Alumnus, EvidenceChannel
 from alumni.my_data import export_data
 from alumni.purposes import Purpose
-from alumni.validation import InvalidValue
-
-
-def open_link(kind: LinkKind, token: str) -> Alumnus:
-    """The alumnus a link belongs to; pages then speak their language."""
-    alumnus = read_token(kind, token).alumnus
-    g.alumnus = alumnus
-    refresh()
-    return alumnus
-
-
-def relative(url: str) -> str:
-    """A link made for email, as a path on this site (the site may run on another host)."""
-    return url.removeprefix(current_app.config["BASE_URL"])
 
 
 @bp.route("/optin/<token>", methods=["GET", "POST"])
 def optin(token: str) -> Any:
-    alumnus = open_link(LinkKind.OPTIN, token)
+    alumnus = open_link(token).alumnus
     if alumnus.has_responded:
-        return redirect(relative(link_url(LinkKind.PREFERENCES, alumnus)), code=303)
+        return redirect(onward_url(LinkKind.PREFERENCES), code=303)
     form = OptInForm()
+    status = 200
     if request.method == "GET":
         form.fill_from(alumnus)
     elif form.validate_on_submit():
-        choices = form.choices()
-        try:
-            erased = answers.answer_invitation(alumnus, choices, form.corrections())
-        except InvalidValue as invalid:
-            db.session.rollback()
-            form.email.errors = [str(invalid.message)]
+        changing = address_change_asked(form, alumnus)
+        if changing is None:
+            status = 429
         else:
+            choices = form.choices()
+            erased = answers.answer_invitation(alumnus, choices, form.corrections())
+            if changing and not erased:
+                addresses.request_change(alumnus, form.email.parsed)
             db.session.commit()
             if erased:
                 return render_template("alumni/erased.html", after_optin=True)
             return render_template(
                 "alumni/confirmed.html",
                 choices=choices,
-                preferences_url=relative(link_url(LinkKind.PREFERENCES, alumnus)),
+                address_sent=changing,
+                preferences_url=onward_url(LinkKind.PREFERENCES),
             )
     return render_template("alumni/optin.html", form=form, alumnus=alumnus), (
-        400 if form.errors else 200
+        400 if form.errors and status == 200 else status
     )
 
 
 @bp.route("/preferences/<token>", methods=["GET", "POST"])
 def preferences(token: str) -> Any:
-    alumnus = open_link(LinkKind.PREFERENCES, token)
+    alumnus = open_link(token).alumnus
     form = PreferencesForm()
     withdraw_form = WithdrawForm()
+    status = 200
     # Two forms on one page; the button pressed says which (both post a csrf_token).
     action = request.form.get("action") if request.method == "POST" else None
     if action == "withdraw":
@@ -85,7 +80,10 @@ def preferences(token: str) -> Any:
         fill_choices(form, alumnus)
     elif action is not None:
         if form.validate_on_submit():
-            try:
+            changing = address_change_asked(form, alumnus)
+            if changing is None:
+                status = 429
+            else:
                 erased = answers.change_preferences(
                     alumnus,
                     form.choices(),
@@ -93,83 +91,42 @@ def preferences(token: str) -> Any:
                     locale=form.language.data,
                     paused=form.paused.data,
                 )
-            except InvalidValue as invalid:
-                db.session.rollback()
-                form.email.errors = [str(invalid.message)]
-            else:
+                if changing and not erased:
+                    addresses.request_change(alumnus, form.email.parsed)
                 db.session.commit()
                 if erased:
                     return render_template("alumni/erased.html")
-                url = relative(link_url(LinkKind.PREFERENCES, alumnus))
-                return redirect(f"{url}?saved=1", code=303)
+                # The same answer whatever the new address is: someone else's, suppressed or
+                # free (and the link itself still works: nothing of the person changed).
+                sent = "&address=sent" if changing else ""
+                return redirect(f"{request.path}?saved=1{sent}", code=303)
     else:
         form.fill_from(alumnus)
         fill_choices(form, alumnus)
-    status = 400 if form.errors or withdraw_form.errors else 200
+    if status == 200 and (form.errors or withdraw_form.errors):
+        status = 400
     return render_template(
         "alumni/preferences.html",
         form=form,
         withdraw_form=withdraw_form,
         alumnus=alumnus,
         saved=request.method == "GET" and request.args.get("saved") == "1",
-        my_data_url=relative(link_url(LinkKind.MY_DATA, alumnus)),
+        address_sent=request.method == "GET" and request.args.get("address") == "sent",
+        my_data_url=onward_url(LinkKind.MY_DATA),
     ), status
 
 
-@bp.route("/unsubscribe/<token>", methods=["GET", "POST"])
-@csrf.exempt  # the one-click POST comes from a mail provider, without cookie or CSRF token
-def unsubscribe(token: str) -> Any:
-    """GET shows the choices and changes nothing; POST applies one (RFC 8058 one-click)."""
-    if request.method == "POST" and request.form.get("List-Unsubscribe") == "One-Click":
-        return one_click_unsubscribe(token)
-    link = read_token(LinkKind.UNSUBSCRIBE, token)
-    alumnus = link.alumnus
-    g.alumnus = alumnus
-    refresh()
-    purpose = Purpose(link.extra[0])
-    form = UnsubscribeForm()
-    if request.method == "POST":
-        csrf.protect()
-        if form.validate():
-            outcome = apply_unsubscribe_choice(alumnus, purpose, form.choice.data)
-            db.session.commit()
-            return render_template(
-                "alumni/unsubscribed.html",
-                outcome=outcome,
-                purpose=purpose,
-                preferences_url=None
-                if outcome == "erased"
-                else relative(link_url(LinkKind.PREFERENCES, alumnus)),
-            )
-    return render_template("alumni/unsubscribe.html", form=form, purpose=purpose), (
-        400 if form.errors else 200
-    )
-
-
-def one_click_unsubscribe(token: str) -> tuple[str, int]:
-    """RFC 8058: withdraw the email's purpose at once, answer 200, no redirect, idempotent."""
-    try:
-        link = read_token(LinkKind.UNSUBSCRIBE, token)
-    except BadLink as bad:
-        if bad.reason == "invalid":
-            raise
-        return render_template("alumni/unsubscribed.html", outcome="done-before"), 200
-    answers.opt_out(link.alumnus, Purpose(link.extra[0]), EvidenceChannel.ONE_CLICK)
-    db.session.commit()
-    return render_template(
-        "alumni/unsubscribed.html", outcome="purpose", purpose=Purpose(link.extra[0])
-    ), 200
-
-
-def apply_unsubscribe_choice(alumnus: Alumnus, purpose: Purpose, choice: str) -> str:
-    if choice == "erase":
-        answers.withdraw_entirely(alumnus, EvidenceChannel.UNSUBSCRIBE_PAGE)
-        return "erased"
-    if choice == "all":
-        answers.pause_mail(alumnus)
-        return "all"
-    erased = answers.opt_out(alumnus, purpose, EvidenceChannel.UNSUBSCRIBE_PAGE)
-    return "erased" if erased else "purpose"
+def address_change_asked(form: PersonalDataFields, alumnus: Alumnus) -> bool | None:
+    """Whether the form asks for a new address; None, with the reason on the field, when the
+    person has asked too often (each request mails the address typed)."""
+    if form.email.parsed == alumnus.email:
+        return False
+    if within_limit("ADDRESS_CHANGE_RATE_LIMIT", "address-change", alumnus.subject_id):
+        return True
+    form.email.errors = [
+        _("You have asked to change your email address too often. Please try again later.")
+    ]
+    return None
 
 
 def fill_choices(form: PreferencesForm, alumnus: Alumnus) -> None:
@@ -181,7 +138,7 @@ def fill_choices(form: PreferencesForm, alumnus: Alumnus) -> None:
 
 @bp.get("/my-data/<token>")
 def my_data(token: str) -> Response:
-    alumnus = open_link(LinkKind.MY_DATA, token)
+    alumnus = open_link(token).alumnus
     body = json.dumps(export_data(alumnus), ensure_ascii=False, indent=2)
     return Response(
         body,

@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
 from typing import Protocol
-from urllib.parse import quote
 
 import nh3
 from babel import dates as babel_dates
@@ -20,7 +19,7 @@ from flask import current_app
 from markdown_it import MarkdownIt
 from markupsafe import escape
 
-from alumni.emails import render_email
+from alumni.emails import one_click_headers, render_email
 from alumni.links import LinkHolder, LinkKind, LinkMaker
 from alumni.mail import Email
 from alumni.models import LOCAL_TIME, Campaign
@@ -125,9 +124,9 @@ class Addressee(LinkHolder, Protocol):
 
 class Personaliser:
     """A campaign's email for one person after another (a courier's batch). What every email
-    shares is looked up once: the link keys and addresses, the unsubscribe mailbox, the list;
-    the layouts are rendered once per language (see ``_layout``). Make one per batch: the
-    configuration is read when it is made."""
+    shares is looked up once: the link keys and addresses; the layouts are rendered once per
+    language (see ``_layout``). Make one per batch: the configuration is read when it is
+    made."""
 
     def __init__(self, campaign: CampaignContent, body_html: str) -> None:
         """``body_html`` is ``render_body(campaign.body)``."""
@@ -135,8 +134,6 @@ class Personaliser:
         self.body_html = body_html
         self._unsubscribe = LinkMaker(LinkKind.UNSUBSCRIBE)
         self._preferences = LinkMaker(LinkKind.PREFERENCES)
-        self._mailto = current_app.config["UNSUBSCRIBE_MAILTO"]
-        self._list_id = current_app.config["LIST_ID"]
 
     def recipient(self, alumnus: Addressee, consent_since: datetime) -> Recipient:
         campaign = self.campaign
@@ -166,20 +163,12 @@ class Personaliser:
             "preferences_url": recipient.preferences_url,
             "pixel_url": pixel_url or "",
         }
-        subject = "unsubscribe%20" + quote(recipient.unsubscribe_token)  # quick: it is URL-safe
-        headers = {
-            "List-Unsubscribe": (
-                f"<{recipient.unsubscribe_url}>, <mailto:{self._mailto}?subject={subject}>"
-            ),
-            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-            "List-Id": self._list_id,
-        }
         return Email(
             recipient.email,
             layout.subject,
             _fill(layout.text, values, str),
             _fill(layout.html, values, escape),
-            headers,
+            one_click_headers(recipient.unsubscribe_url, recipient.unsubscribe_token),
         )
 
 

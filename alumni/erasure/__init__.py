@@ -12,6 +12,7 @@ from alumni.erasure.ledger import LedgerError
 from alumni.erasure.operation import (
     carry_out,
     erase_alumnus,
+    is_being_erased,
     pending_requests,
     request_erasure,
     sweep,
@@ -31,6 +32,7 @@ __all__ = [
     "carry_out",
     "catch_up",
     "erase_alumnus",
+    "is_being_erased",
     "pending_requests",
     "replay",
     "request_erasure",

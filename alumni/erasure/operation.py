@@ -11,7 +11,8 @@ replay after a restore. It happens in two steps:
    Its job is queued after the commit.
 2. ``erase_alumnus`` (the job, the scheduler's sweep of requests whose job was lost, retention,
    the replay): claimed deliveries are cancelled and every delivery loses the person, consent
-   rows go (the evidence stays under the pseudonymous id), the personal fields are cleared
+   rows go (the evidence stays under the pseudonymous id), so do address changes asked for
+   (the typed address, the old one kept for an undo), the personal fields are cleared
    except those a legal duty keeps (``ERASURE_KEEP_FIELDS``), the erasure is appended to the
    ledger outside the database, and the audit log records it by pseudonymous id.
 
@@ -36,6 +37,7 @@ from alumni.jobs import Job, enqueue_after_commit
 from alumni.metrics import count
 from alumni.models import (
     PERSONAL_FIELDS,
+    AddressChange,
     Alumnus,
     AlumnusStatus,
     Consent,
@@ -61,7 +63,7 @@ def request_erasure(
     """Stop all mail to the person now and queue their erasure, in the caller's transaction
     (the caller commits). Asking twice changes nothing."""
     alumnus = _locked(alumnus.id)
-    if alumnus.is_erased or _has_pending_request(alumnus):
+    if is_being_erased(alumnus):
         return
     _stop_mail(alumnus, reason, channel)
     request = ErasureRequest(
@@ -153,6 +155,18 @@ def pending_requests() -> int:
     return db.session.scalar(query) or 0
 
 
+def is_being_erased(alumnus: Alumnus) -> bool:
+    """Erased, or asked for: mail has stopped and nothing new may start for the person. Asks
+    the database, not the object, which may have been read before a worker erased them."""
+    erased = sa.select(Alumnus.id).where(
+        Alumnus.id == alumnus.id, Alumnus.status == AlumnusStatus.ERASED
+    )
+    requested = sa.select(ErasureRequest.id).where(
+        ErasureRequest.alumnus_id == alumnus.id, ErasureRequest.done_at.is_(None)
+    )
+    return bool(db.session.scalar(sa.select(sa.or_(erased.exists(), requested.exists()))))
+
+
 # -- the steps --------------------------------------------------------------------------------
 
 
@@ -165,13 +179,6 @@ def _locked(alumnus_id: int) -> Alumnus:
         .with_for_update()
         .execution_options(populate_existing=True)
     ).one()
-
-
-def _has_pending_request(alumnus: Alumnus) -> bool:
-    query = sa.select(ErasureRequest.id).where(
-        ErasureRequest.alumnus_id == alumnus.id, ErasureRequest.done_at.is_(None)
-    )
-    return db.session.scalar(query.limit(1)) is not None
 
 
 def _stop_mail(
@@ -218,6 +225,12 @@ def _erase(
         .execution_options(synchronize_session=False)
     )
     db.session.expire(alumnus, ["consents"])
+    # Addresses typed for a change, confirmed or not, and the old one kept for its undo.
+    db.session.execute(
+        sa.delete(AddressChange)
+        .where(AddressChange.alumnus_id == alumnus.id)
+        .execution_options(synchronize_session=False)
+    )
     _clear_personal_data(alumnus)
     alumnus.move_to(AlumnusStatus.ERASED)
     alumnus.erased_at = now

@@ -14,6 +14,7 @@ from alumni.api.errors import error_response, http_error_response
 from alumni.errors import bp
 from alumni.extensions import db
 from alumni.links import BadLink
+from alumni.metrics import count
 
 log = logging.getLogger(__name__)
 
@@ -21,6 +22,10 @@ log = logging.getLogger(__name__)
 @bp.app_errorhandler(BadLink)
 def bad_link(error: BadLink) -> tuple[str, int]:
     db.session.rollback()
+    # A refusal is logged: which page and why, never the token or whose it was.
+    page = (request.endpoint or "").removeprefix("alumni.")
+    log.info("link refused on %s: %s", page, error.reason)
+    count("alumni_links_refused", page, error.reason)
     g.alumnus = error.alumnus  # answer in their language when the link tells who they are
     refresh()
     return render_template("errors/bad_link.html", reason=error.reason), error.status_code

@@ -1,5 +1,6 @@
 """The data model of the whole product; each concept in its own module."""
 
+from alumni.models.address import AddressChange
 from alumni.models.alumnus import PERSONAL_FIELDS, Alumnus, AlumnusStatus, Gender
 from alumni.models.base import LOCAL_TIME, InvalidTransition, utcnow
 from alumni.models.campaign import (
@@ -25,6 +26,7 @@ from alumni.models.suppression import Suppression, SuppressionReason
 __all__ = [
     "LOCAL_TIME",
     "PERSONAL_FIELDS",
+    "AddressChange",
     "Alumnus",
     "AlumnusStatus",
     "ApiToken",
