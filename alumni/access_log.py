@@ -1,6 +1,7 @@
 """gunicorn's access log without what would tie a line to a person.
 
-Links in emails carry a signed token in their path: the token is replaced by ``[token]``.
+Links in emails carry a signed token in their path: the token is replaced by ``[token]``, in
+gunicorn's log and in the development server's (``flask run``).
 Open-tracking requests (``/o/...``) are not logged at all, also not by the development server
 (``flask run``). Query strings and client addresses are left out by the format in
 ``gunicorn.conf.py``.
@@ -14,7 +15,13 @@ from typing import Any
 
 from gunicorn.glogging import Logger
 
-TOKEN_PATH = re.compile(r"^/(optin|preferences|unsubscribe|my-data)/[^/]+")
+from alumni.links import LinkKind
+
+# Every kind of link is served under its own name: /optin/<token>, /keep-address/<token>, ...
+_KINDS = "|".join(re.escape(kind.value) for kind in LinkKind)
+TOKEN_PATH = re.compile(rf"^/({_KINDS})/[^/]+")
+# The same inside a request line ("GET /optin/<token>?lang=en HTTP/1.1"), with its query.
+TOKEN_IN_LINE = re.compile(rf"(\s)/({_KINDS})/[^/\s?]+(\S*?)(\?\S*)?(?=\s|$)")
 UNLOGGED_PREFIXES = ("/o/",)
 
 
@@ -35,15 +42,24 @@ class PrivacyLogger(Logger):
 
 
 class DevServerFilter(logging.Filter):
-    """The development server's request log (werkzeug) leaves open-tracking requests out."""
+    """The development server's request log (werkzeug) leaves open-tracking requests out, and
+    the tokens of links as gunicorn's log does."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         arguments = record.args if isinstance(record.args, tuple) else ()
-        return not any(
+        if any(
             isinstance(argument, str) and f" {prefix}" in argument
             for argument in arguments
             for prefix in UNLOGGED_PREFIXES
+        ):
+            return False
+        record.args = tuple(
+            TOKEN_IN_LINE.sub(r"\1/\2/[token]\3", argument)
+            if isinstance(argument, str)
+            else argument
+            for argument in arguments
         )
+        return True
 
 
 def quiet_dev_server() -> None:

@@ -21,6 +21,10 @@ TOKEN = "WyJhYmMiLDFd.awPLfg.j4dFdo3jgTzRAIJvMIaOkCQ85Ro"
         (f"/preferences/{TOKEN}", "/preferences/[token]"),
         (f"/unsubscribe/{TOKEN}", "/unsubscribe/[token]"),
         (f"/my-data/{TOKEN}", "/my-data/[token]"),
+        (f"/decline/{TOKEN}", "/decline/[token]"),
+        (f"/confirm-address/{TOKEN}", "/confirm-address/[token]"),
+        (f"/keep-address/{TOKEN}", "/keep-address/[token]"),
+        (f"/unsubscribe/{TOKEN}/preferences-link", "/unsubscribe/[token]/preferences-link"),
         ("/o/abc123.gif", None),
         ("/link", "/link"),
         ("/staff/campaigns/3", "/staff/campaigns/3"),
@@ -70,3 +74,21 @@ def test_the_development_server_does_not_log_open_tracking(app, caplog):
     logged = caplog.text
     assert "/link" in logged
     assert "/o/" not in logged
+
+
+def test_the_development_server_logs_no_link_token(app, caplog):
+    """``flask run`` logs the request line: a token there is a working link in a log file."""
+    from werkzeug._internal import _log
+
+    line = '127.0.0.1 - - [01/Dec/2026 09:00:00] "%s" %s %s\n'
+    with caplog.at_level(logging.INFO, logger="werkzeug"):
+        for request_line in (
+            f"GET /preferences/{TOKEN}?lang=en HTTP/1.1",
+            f"POST /unsubscribe/{TOKEN}/preferences-link HTTP/1.1",
+            f"GET /confirm-address/{TOKEN} HTTP/1.1",
+        ):
+            _log("info", line, request_line, "200", "-")
+    logged = caplog.text
+    assert TOKEN not in logged and "lang=en" not in logged
+    assert "GET /preferences/[token] HTTP/1.1" in logged
+    assert "POST /unsubscribe/[token]/preferences-link HTTP/1.1" in logged
