@@ -14,6 +14,7 @@ from flask import current_app
 from alumni.extensions import db
 from alumni.models import (
     PERSONAL_FIELDS,
+    AddressChange,
     Alumnus,
     Campaign,
     ConsentEvidence,
@@ -63,6 +64,19 @@ def export_data(alumnus: Alumnus) -> dict[str, Any]:
         ],
         "emails_received": sum(received.values()),
         "emails_received_by_purpose": received,
+        "address_changes": [
+            {
+                "new_email": change.new_email,
+                "old_email": change.old_email,
+                "requested_at": change.requested_at.isoformat(),
+                "confirmed_at": _plain(change.confirmed_at),
+            }
+            for change in db.session.scalars(
+                sa.select(AddressChange)
+                .where(AddressChange.alumnus_id == alumnus.id, AddressChange.undone_at.is_(None))
+                .order_by(AddressChange.id)
+            )
+        ],
         "imported_at": _plain(alumnus.imported_at),
         "invited_at": _plain(alumnus.invited_at),
         "invitation_sent_at": _plain(alumnus.invitation_sent_at),

@@ -69,6 +69,22 @@ def test_the_export_holds_everything_and_validates(app, client, validator):
     assert len(history) == 6 and history[-1] == ("surveys", "withdrawn", "preferences")
     assert data["emails_received"] == 2
     assert data["emails_received_by_purpose"] == {"events": 2}
+    assert data["address_changes"] == []
+
+
+def test_the_export_holds_a_new_address_waiting_for_its_confirmation(app, client, validator):
+    person = make_alumnus()
+    prefs = "/preferences/" + make_token(LinkKind.PREFERENCES, person)
+    assert (
+        submit_choices(client, "/optin/" + make_token(LinkKind.OPTIN, person), {Purpose.EVENTS})[0]
+        == 200
+    )
+    assert submit_choices(client, prefs, {Purpose.EVENTS}, email="nieuw@alumni.example")[0] == 303
+    data = export(client, person)
+    assert problems(validator, data) == []
+    (change,) = data["address_changes"]
+    assert change["new_email"] == "nieuw@alumni.example"
+    assert change["old_email"] is None and change["confirmed_at"] is None
 
 
 def test_the_export_of_someone_who_never_answered_validates(app, client, validator):
