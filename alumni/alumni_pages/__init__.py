@@ -2,4 +2,4 @@ from flask import Blueprint
 
 bp = Blueprint("alumni", __name__)
 
-from alumni.alumni_pages import routes  # noqa: E402, F401
+from alumni.alumni_pages import home, routes  # noqa: E402, F401
