@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def create_app(config: Mapping[str, Any] | None = None, instance_path: str | None = None) -> Flask:
     """Build the app; ``config`` overrides what the environment says (tests use it)."""
-    from alumni import cli, i18n, mail, metrics, opens, security, tracking
+    from alumni import cli, i18n, mail, metrics, opens, request_size, security, tracking
     from alumni.config import load_config
     from alumni.extensions import csrf, db, limiter, migrate
     from alumni.staff import access as staff_access
@@ -33,6 +33,7 @@ def create_app(config: Mapping[str, Any] | None = None, instance_path: str | Non
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
+    request_size.init_app(app)  # its hook must run before CSRF's and the limiter's
     csrf.init_app(app)
     limiter.init_app(app)
     i18n.init_app(app)

@@ -14,6 +14,7 @@ from flask_babel import gettext as _
 
 from alumni import demo as demo_data
 from alumni import importer, invitations
+from alumni.extensions import db
 
 
 def finish_queued_work() -> bool:
@@ -95,22 +96,47 @@ def invite_command(cohort: int | None) -> None:
 
 
 @click.command("demo")
-@click.option("--if-empty", is_flag=True, help="Do nothing when graduates exist already.")
+@click.option("--if-empty", is_flag=True, help="Load nothing when graduates exist already.")
 def demo_command(if_empty: bool) -> None:
-    """Fill the database with demo graduates and invite them."""
+    """Fill the database with demo graduates, invite them, make a demo officer account, and
+    print its login (also when the data was there already)."""
     if if_empty and demo_data.has_graduates():
         click.echo(_("The database has graduates already: no demo data loaded."))
+    else:
+        count = demo_data.load()
+        ids = invitations.invite_graduates(actor="demo")
+        finish_queued_work()
+        click.echo(
+            _(
+                "Demo graduates loaded: %(count)d; invited: %(invited)d. "
+                "The invitations are in %(url)s",
+                count=count,
+                invited=len(ids),
+                url=current_app.config["BASE_URL"] + "/dev/outbox",
+            )
+        )
+        demo_data.create_officer()
+        db.session.commit()
+    show_demo_login()
+
+
+def show_demo_login() -> None:
+    """On the terminal only, never in a log: the password is the demo's, for its operator."""
+    login = demo_data.saved_login()
+    if login is None:
+        command = "flask --app wsgi staff create EMAIL --role officer"
+        click.echo(
+            _("No demo staff login. Make a staff account with: %(command)s", command=command)
+        )
         return
-    count = demo_data.load()
-    ids = invitations.invite_graduates(actor="demo")
-    finish_queued_work()
+    url = current_app.config["BASE_URL"] + "/staff/login"
+    click.echo(_("Log in as a demo alumni officer at %(url)s", url=url))
+    click.echo(f"  {_('Email address')}: {login.email}")
+    click.echo(f"  {_('Password')}: {login.password}")
     click.echo(
         _(
-            "Demo graduates loaded: %(count)d; invited: %(invited)d. "
-            "The invitations are in %(url)s",
-            count=count,
-            invited=len(ids),
-            url=current_app.config["BASE_URL"] + "/dev/outbox",
+            "This account is for the demo only; its password is kept in %(path)s.",
+            path=demo_data.login_file(),
         )
     )
 

@@ -51,6 +51,10 @@ def load_config(instance_path: Path, environ: Mapping[str, str] = os.environ) ->
         # How many reverse proxies (nginx, a load balancer) stand in front of the web process:
         # their X-Forwarded-For gives rate limits and the audit log the real client address.
         "TRUSTED_PROXIES": int(env("TRUSTED_PROXIES", "0")),
+        # The largest request body, in bytes, of any page or API call: a form of ours is a few
+        # kilobytes. Larger bodies are refused (413) before they are read; the staff import
+        # raises the limit for its own uploads (alumni/staff/imports.py).
+        "MAX_CONTENT_LENGTH": int(env("MAX_CONTENT_LENGTH", str(1024 * 1024))),
         "MAIL_FROM": env("MAIL_FROM", DEMO_SENDER),
         "ORGANISATION_NAME": env("ORGANISATION_NAME", "Demo College"),
         # The mailto: of List-Unsubscribe; the office handles those mails by hand.

@@ -1,12 +1,25 @@
-"""Demo graduates for the embedded setup: fictional people at reserved example addresses."""
+"""Demo data for the embedded setup: fictional graduates at reserved example addresses, and an
+officer account so that a newcomer can see the staff pages too."""
 
 from __future__ import annotations
 
+import json
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
 import sqlalchemy as sa
+from flask import current_app
 
 from alumni.extensions import db
 from alumni.importer import COLUMNS, import_graduates
-from alumni.models import Alumnus
+from alumni.models import Alumnus, Role
+from alumni.staff import accounts
+
+DEMO_OFFICER_EMAIL = "officer@demo-college.example"
+# Next to secret-keys.json, and like it readable by the operator only.
+LOGIN_FILE = "demo-staff-login.json"
 
 DEMO_GRADUATES = [
     ("D0001", "Sanne", "de Vries", "", "f", "1999-04-12", "Verpleegkunde", 2021, "nl"),
@@ -51,3 +64,49 @@ def load() -> int:
         )
     report = import_graduates("\n".join(rows).encode(), actor="demo")
     return report.counts["added"]
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    email: str
+    password: str
+
+
+def login_file() -> Path:
+    return Path(current_app.instance_path) / LOGIN_FILE
+
+
+def create_officer() -> DemoLogin | None:
+    """An officer account with a random password, kept in the login file; None when the address
+    has an account already. The caller commits."""
+    if accounts.find_staff(DEMO_OFFICER_EMAIL) is not None:
+        return None
+    login = DemoLogin(DEMO_OFFICER_EMAIL, secrets.token_urlsafe(18))
+    accounts.create_staff(login.email, Role.OFFICER, login.password, actor="demo")
+    # Kept before the commit: an account whose password nobody knows would help nobody.
+    _keep(login)
+    return login
+
+
+def saved_login() -> DemoLogin | None:
+    """The login a former ``demo`` kept, while its account exists, is active and still has
+    that password."""
+    try:
+        stored = json.loads(login_file().read_text())
+        login = DemoLogin(email=stored["email"], password=stored["password"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    staff = accounts.find_staff(login.email)
+    if staff is None or not staff.active or not accounts.verify_password(staff, login.password):
+        return None
+    return login
+
+
+def _keep(login: DemoLogin) -> None:
+    path = login_file()
+    partial = path.with_name(path.name + ".partial")
+    descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(descriptor, 0o600)  # the mode of os.open applies only to a new file
+    with os.fdopen(descriptor, "w") as handle:
+        json.dump({"email": login.email, "password": login.password}, handle)
+    os.replace(partial, path)

@@ -17,6 +17,7 @@ from alumni.models import Alumnus, AlumnusStatus, AuditEntry
 from alumni.staff.imports import MAX_UPLOAD_BYTES
 from tests.conftest import finish_jobs
 from tests.factories import make_staff
+from tests.request_bodies import MB, CountingBody, send_body
 from tests.staff_helpers import StaffAuth, form_token, open_browser
 from tests.test_importer import MIXED, MIXED_GOOD, MIXED_REJECTED
 
@@ -116,6 +117,54 @@ def test_no_file_or_a_too_large_one_is_refused_with_a_message(app, client):
     large = upload(client, HEADER.encode() + b"x" * MAX_UPLOAD_BYTES)
     assert large.status_code == 400
     assert "larger than 5 MB" in large.get_data(as_text=True)
+
+
+def test_a_file_over_the_limit_of_other_requests_but_within_5_mb_is_imported(app, client):
+    row = "S-1,Sanne,de Vries,,sanne@alumni.example,0612345678,v,1999-03-31,Verpleegkunde,2021\n"
+    blank_lines = (b" " * 1023 + b"\n") * 2048  # the import skips them
+    data = (HEADER + row).encode() + blank_lines
+    assert app.config["MAX_CONTENT_LENGTH"] < len(data) < MAX_UPLOAD_BYTES
+    response = upload(client, data)
+    assert response.status_code == 200
+    assert count("added", response.get_data(as_text=True)) == 1
+
+
+def multipart_upload(client, size: int, page: str = "/staff/import") -> CountingBody:
+    """A file of about ``size`` bytes for the import, made as it is read, with the CSRF token
+    of ``page`` (one this client may see)."""
+    start = (
+        "--b\r\n"
+        'Content-Disposition: form-data; name="csrf_token"\r\n\r\n'
+        f"{form_token(client, page)}\r\n"
+        "--b\r\n"
+        'Content-Disposition: form-data; name="csv_file"; filename="graduates.csv"\r\n'
+        "Content-Type: text/csv\r\n\r\n"
+    ).encode() + HEADER.encode()
+    return CountingBody(size, start, filler=b"\n")
+
+
+def test_a_far_larger_file_is_refused_with_the_import_message_before_it_is_read(app, client):
+    body = multipart_upload(client, 8 * MB)
+    response = send_body(client, "/staff/import", body, 'multipart/form-data; boundary="b"')
+    assert response.status_code == 413
+    assert "larger than 5 MB" in response.get_data(as_text=True)
+    assert body.read_count == 0
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Alumnus)) == 0
+
+
+@pytest.mark.parametrize("who", ["anonymous", "researcher"])
+def test_the_larger_limit_is_only_for_those_who_may_import(app, who):
+    browser = open_browser(app)
+    page = "/staff/login"
+    if who == "researcher":
+        StaffAuth(browser).login(make_staff("researcher").email)
+        page = "/staff/"
+    body = multipart_upload(browser, 2 * MB, page)
+    response = send_body(browser, "/staff/import", body, 'multipart/form-data; boundary="b"')
+    page = response.get_data(as_text=True)
+    assert response.status_code == 413
+    assert "This is more than we accept" in page and "larger than 5 MB" not in page
+    assert body.read_count == 0
 
 
 def test_the_upload_needs_a_csrf_token(app, client):

@@ -2,4 +2,4 @@ from flask import Blueprint
 
 bp = Blueprint("alumni", __name__)
 
-from alumni.alumni_pages import address, optout, routes  # noqa: E402, F401
+from alumni.alumni_pages import address, home, optout, routes  # noqa: E402, F401

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import ipaddress
 import re
 from email import policy
 from email.message import EmailMessage
@@ -7,7 +8,7 @@ from email.parser import BytesParser
 from pathlib import Path
 from typing import Any
 
-from flask import abort, current_app, render_template
+from flask import abort, current_app, render_template, request
 from markupsafe import Markup, escape
 
 from alumni.dev import bp
@@ -17,9 +18,21 @@ URL = re.compile(r"https?://[^\s<>\"]+")
 
 
 @bp.before_request
-def only_in_embedded_mode() -> None:
-    if not current_app.config["DEV_OUTBOX"]:
+def only_in_embedded_mode_and_from_this_machine() -> None:
+    # The outbox shows every mail with its links: whoever reads it can act as any alumnus.
+    if not current_app.config["DEV_OUTBOX"] or not is_loopback(request.remote_addr):
         abort(404)
+
+
+def is_loopback(address: str | None) -> bool:
+    """127.0.0.0/8 or ::1, also written as an IPv4-mapped IPv6 address (dual-stack servers)."""
+    try:
+        ip = ipaddress.ip_address(address or "")
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_loopback
 
 
 def _outbox() -> Path:

@@ -7,22 +7,62 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import flash, redirect, render_template, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from alumni import importer, invitations
 from alumni.models import Role
 from alumni.staff import bp
-from alumni.staff.access import role_required
+from alumni.staff.access import may, role_required
 from alumni.staff.accounts import actor_of
 from alumni.staff.forms import ImportForm, InviteForm
 
 # About 45,000 rows of a school's export: a few seconds of work inside one request. Larger
 # files are for the `import` command on the server (or split into several files).
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
+# The request around the file: multipart boundaries, part headers and the CSRF token. A file
+# just over MAX_UPLOAD_BYTES still arrives, and the form says what is wrong with it.
+UPLOAD_BODY_LIMIT = MAX_UPLOAD_BYTES + 64 * 1024
 EVERYONE = "all"
+
+
+def may_upload() -> bool:
+    """Whether this request comes from staff who may import (the view's own role)."""
+    return current_user.is_authenticated and may(current_user.staff, Role.OFFICER)
+
+
+@bp.url_value_preprocessor
+def allow_upload(endpoint: str | None, values: dict[str, Any] | None) -> None:
+    """Raise MAX_CONTENT_LENGTH for an upload to the import, from an officer only.
+
+    It has to happen before anything reads the body: CSRFProtect and the rate limiter read the
+    form in before_request hooks, and url_value_preprocessors run before those.
+    """
+    if endpoint != "staff.import_graduates" or request.method != "POST" or not may_upload():
+        return
+    limit = current_app.config["MAX_CONTENT_LENGTH"]
+    if limit is not None and limit < UPLOAD_BODY_LIMIT:
+        request.max_content_length = UPLOAD_BODY_LIMIT
+
+
+@bp.errorhandler(RequestEntityTooLarge)
+def too_large(error: RequestEntityTooLarge) -> tuple[str, int]:
+    """Any staff page's 413, refused before its view ran; for an officer's upload to the
+    import, the message the import form gives."""
+    upload = request.endpoint == "staff.import_graduates" and may_upload()
+    message = too_large_file() if upload else None
+    return render_template("staff/error.html", code=413, message=message), 413
+
+
+def too_large_file() -> str:
+    return _(
+        "The file is larger than %(size)d MB. Split it into smaller files, or ask the "
+        "administrator to run the import command on the server.",
+        size=MAX_UPLOAD_BYTES // (1024 * 1024),
+    )
 
 
 def _invite_form(waiting: dict[int, int]) -> InviteForm:
@@ -70,13 +110,7 @@ def import_graduates() -> Any:
     finally:
         upload.close()  # a large upload waits in a temporary file
     if len(data) > MAX_UPLOAD_BYTES:
-        form.csv_file.errors = [
-            _(
-                "The file is larger than %(size)d MB. Split it into smaller files, or ask the "
-                "administrator to run the import command on the server.",
-                size=MAX_UPLOAD_BYTES // (1024 * 1024),
-            )
-        ]
+        form.csv_file.errors = [too_large_file()]
         return _page(form)
     try:
         report = importer.import_graduates(data, actor=actor_of(current_user.staff))
