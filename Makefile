@@ -23,8 +23,8 @@ translations: $(STAMP) ## Compile the message catalogues
 	$(BIN)/pybabel -q compile -d alumni/translations
 
 extract-messages: $(STAMP) ## Collect new texts into the catalogues (then translate them)
-	$(BIN)/pybabel -q extract -F babel.cfg -k _l -k lazy_gettext -o alumni/translations/messages.pot .
-	$(BIN)/pybabel -q update -N -i alumni/translations/messages.pot -d alumni/translations
+	$(BIN)/pybabel -q extract -F babel.cfg -k _l -k lazy_gettext -w 100 -o alumni/translations/messages.pot .
+	$(BIN)/pybabel -q update -N -w 100 -i alumni/translations/messages.pot -d alumni/translations
 
 run: install ## Migrate, load demo data if empty, serve on http://localhost:5000
 	$(FLASK) db upgrade
