@@ -63,6 +63,8 @@ def alumni_urls(invited, responded, erased_token) -> list[str]:
         "/metrics",
         "/optin/" + make_token(LinkKind.PREFERENCES, invited),  # wrong kind
         "/optin/not-a-token",
+        "/",
+        "/?lang=en",
         "/link",
         "/link?lang=en",
         "/dev/outbox",
