@@ -4,6 +4,7 @@ button's POST changes anything (mail scanners open every link)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import render_template
@@ -20,24 +21,34 @@ from alumni.extensions import db
 def confirm_address(token: str) -> Any:
     link = open_link(token)
     change = addresses.waiting_change(link)
-    form = ButtonForm()
-    if form.validate_on_submit():
-        if _committed(addresses.confirm_change(link, change)):
-            return render_template("alumni/address_confirmed.html")
-        return render_template("alumni/address_unavailable.html"), 409
-    return render_template("alumni/confirm_address.html", form=form, address=change.new_email)
+    return _one_button(
+        lambda: addresses.confirm_change(link, change),
+        shown=change.new_email,
+        page="alumni/confirm_address.html",
+        done="alumni/address_confirmed.html",
+    )
 
 
 @bp.route("/keep-address/<token>", methods=["GET", "POST"])
 def keep_address(token: str) -> Any:
     link = open_link(token)
     change = addresses.undoable_change(link)
+    return _one_button(
+        lambda: addresses.undo_change(link, change),
+        shown=change.old_email,
+        page="alumni/keep_address.html",
+        done="alumni/address_kept.html",
+    )
+
+
+def _one_button(press: Callable[[], bool], *, shown: str | None, page: str, done: str) -> Any:
+    """GET shows the address and the button; its POST does ``press`` and says how it went."""
     form = ButtonForm()
-    if form.validate_on_submit():
-        if _committed(addresses.undo_change(link, change)):
-            return render_template("alumni/address_kept.html")
-        return render_template("alumni/address_unavailable.html"), 409
-    return render_template("alumni/keep_address.html", form=form, address=change.old_email)
+    if not form.validate_on_submit():
+        return render_template(page, form=form, address=shown)
+    if _committed(press()):
+        return render_template(done)
+    return render_template("alumni/address_unavailable.html"), 409
 
 
 def _committed(changed: bool) -> bool:
