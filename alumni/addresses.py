@@ -15,7 +15,6 @@ Functions here leave the commit to their caller (a view or an actor).
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -28,8 +27,6 @@ from alumni.jobs import Job, enqueue_after_commit
 from alumni.links import CAPABILITIES, BadLink, Link, LinkKind
 from alumni.models import AddressChange, Alumnus, utcnow
 from alumni.suppression import is_address_suppressed
-
-log = logging.getLogger(__name__)
 
 
 def request_change(alumnus: Alumnus, new_address: str) -> None:
