@@ -26,8 +26,8 @@ preload_app = True
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 
 # The access log names no person: no client address, no query string, tokens in paths
-# replaced, open-tracking requests left out (alumni.access_log.PrivacyLogger).
-logger_class = "alumni.access_log.PrivacyLogger"
+# replaced, open-tracking requests left out (alumni.web.access_log.PrivacyLogger).
+logger_class = "alumni.web.access_log.PrivacyLogger"
 accesslog = "-"
 access_log_format = '%(t)s "%(m)s %(U)s" %(s)s %(B)s %(L)ss'
 errorlog = "-"

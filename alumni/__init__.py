@@ -13,10 +13,13 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def create_app(config: Mapping[str, Any] | None = None, instance_path: str | None = None) -> Flask:
     """Build the app; ``config`` overrides what the environment says (tests use it)."""
-    from alumni import cli, i18n, mail, metrics, opens, request_size, security, tracking
+    from alumni import cli, mail, opens
+    from alumni.accounts import access as staff_access
     from alumni.config import load_config
+    from alumni.core import i18n, metrics
     from alumni.extensions import csrf, db, limiter, migrate
-    from alumni.staff import access as staff_access
+    from alumni.opens import pixel as tracking
+    from alumni.web import request_size, security
 
     app = Flask(
         __name__,
@@ -53,12 +56,12 @@ def create_app(config: Mapping[str, Any] | None = None, instance_path: str | Non
 
 
 def _register_blueprints(app: Flask) -> None:
-    from alumni.alumni_pages import bp as alumni_bp
-    from alumni.api import bp as api_bp
-    from alumni.dev import bp as dev_bp
-    from alumni.errors import bp as errors_bp
-    from alumni.ops import bp as ops_bp
-    from alumni.staff import bp as staff_bp
+    from alumni.web.alumni import bp as alumni_bp
+    from alumni.web.api import bp as api_bp
+    from alumni.web.dev import bp as dev_bp
+    from alumni.web.errors import bp as errors_bp
+    from alumni.web.ops import bp as ops_bp
+    from alumni.web.staff import bp as staff_bp
 
     app.register_blueprint(errors_bp)
     app.register_blueprint(alumni_bp)

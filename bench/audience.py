@@ -91,7 +91,7 @@ def main() -> None:
     with app.app_context():
         from alumni.campaigns.audience import count_audience
         from alumni.extensions import db
-        from alumni.purposes import Purpose
+        from alumni.models.purpose import Purpose
 
         total = db.session.scalar(sa.text("SELECT count(*) FROM alumni"))
         audience = (median_a, best_a, count) = timed(

@@ -42,9 +42,9 @@ from common import migrated_app  # noqa: E402
 from flask import Flask  # noqa: E402
 
 from alumni import erasure  # noqa: E402
+from alumni.core.hashing import student_key  # noqa: E402
 from alumni.erasure import ledger, position  # noqa: E402
 from alumni.extensions import db  # noqa: E402
-from alumni.hashing import student_key  # noqa: E402
 from alumni.models import (  # noqa: E402
     Alumnus,
     AlumnusStatus,
@@ -60,7 +60,7 @@ from alumni.models import (  # noqa: E402
     SuppressionReason,
     utcnow,
 )
-from alumni.purposes import Purpose  # noqa: E402
+from alumni.models.purpose import Purpose  # noqa: E402
 
 POSTGRES_SERVER = os.environ.get("BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432")
 POSTGRES_DB = "alumni_bench_erase"

@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 
 from common import migrated_app  # noqa: E402
 
-from alumni.importer import ImportReport, import_graduates  # noqa: E402
+from alumni.people.importer import ImportReport, import_graduates  # noqa: E402
 
 POSTGRES_SERVER = os.environ.get("BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432")
 POSTGRES_DB = "alumni_bench"

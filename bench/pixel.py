@@ -45,7 +45,7 @@ from gunicorn import version_info as gunicorn_version
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from alumni.tracking import PIXEL  # noqa: E402
+from alumni.opens.pixel import PIXEL  # noqa: E402
 
 POSTGRES_SERVER = os.environ.get("BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432")
 POSTGRES_DB = "alumni_bench_pixel"
@@ -109,8 +109,8 @@ def prepare(namespace: str) -> tuple[int, list[str]]:
         from alumni.campaigns.service import create_campaign
         from alumni.extensions import db
         from alumni.models import CampaignStatus, utcnow
+        from alumni.models.purpose import Purpose
         from alumni.opens.tokens import make_token
-        from alumni.purposes import Purpose
 
         upgrade()
         campaign = create_campaign(purpose=Purpose.EVENTS, subject="Reünie", body="Kom je ook?")

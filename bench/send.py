@@ -375,7 +375,7 @@ def run_pipeline(
     from alumni.campaigns import sending
     from alumni.campaigns.service import create_campaign, schedule
     from alumni.models import Campaign, CampaignStatus, Delivery
-    from alumni.purposes import Purpose
+    from alumni.models.purpose import Purpose
 
     url = fresh_database()
     namespace = f"alumni_bench_send_{os.getpid()}_{n}"

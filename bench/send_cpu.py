@@ -77,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     from alumni.campaigns import sending
     from alumni.campaigns.service import create_campaign, schedule
     from alumni.models import CampaignBatch, utcnow
-    from alumni.purposes import Purpose
+    from alumni.models.purpose import Purpose
 
     sink = Sink()
     url = fresh_database(DATABASE)

@@ -6,7 +6,7 @@ import re
 
 from flask.testing import FlaskClient
 
-from alumni.purposes import Purpose
+from alumni.models.purpose import Purpose
 
 
 def csrf_token(html: str) -> str:

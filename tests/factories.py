@@ -8,10 +8,10 @@ from typing import Any
 
 from flask import current_app
 
+from alumni.core.hashing import student_key
 from alumni.extensions import db
-from alumni.hashing import student_key
 from alumni.models import Alumnus, AlumnusStatus, Gender
-from alumni.purposes import Purpose
+from alumni.models.purpose import Purpose
 
 _numbers = itertools.count(1)
 
@@ -41,7 +41,7 @@ def make_alumnus(status: AlumnusStatus = AlumnusStatus.INVITED, **fields: Any) -
 def answer(alumnus: Alumnus, granted: set[Purpose]) -> None:
     """Give an alumnus the consents in ``granted`` as if they filled in the form; no to
     everything erases them (with the in-process queue, before this returns)."""
-    from alumni.answers import answer_invitation
+    from alumni.consent.answers import answer_invitation
 
     erased = answer_invitation(alumnus, {purpose: purpose in granted for purpose in Purpose}, {})
     db.session.commit()
@@ -66,8 +66,8 @@ def make_staff(
     **fields: Any,
 ) -> Any:
     """A staff account (``StaffUser``) at a reserved example address."""
+    from alumni.accounts.staff import hash_password
     from alumni.models import Role, StaffUser
-    from alumni.staff.accounts import hash_password
 
     staff = StaffUser(
         email=email or f"staff{next(_staff_numbers)}@school.example",

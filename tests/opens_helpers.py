@@ -13,7 +13,7 @@ from alumni.campaigns import sending
 from alumni.campaigns.service import schedule
 from alumni.extensions import db
 from alumni.models import Campaign
-from alumni.purposes import Purpose
+from alumni.models.purpose import Purpose
 from tests.conftest import finish_jobs
 from tests.factories import answer, make_alumnus, make_campaign
 

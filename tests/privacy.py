@@ -16,8 +16,8 @@ import redis
 import sqlalchemy as sa
 from flask import Flask
 
+from alumni.core.hashing import student_key
 from alumni.extensions import db
-from alumni.hashing import student_key
 from alumni.models import Alumnus, AlumnusStatus, Gender
 from tests.conftest import REDIS_URL
 from tests.factories import make_alumnus

@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import pytest
 from gunicorn.config import Config
 
-from alumni.access_log import PrivacyLogger, redact
+from alumni.web.access_log import PrivacyLogger, redact
 
 TOKEN = "WyJhYmMiLDFd.awPLfg.j4dFdo3jgTzRAIJvMIaOkCQ85Ro"
 

@@ -11,12 +11,12 @@ from unittest import mock
 import pytest
 import sqlalchemy as sa
 
-from alumni import addresses, retention
+from alumni.consent.suppression import suppress_address
 from alumni.extensions import db
-from alumni.links import LinkKind, make_token
 from alumni.models import AddressChange, AuditEntry, SuppressionReason, utcnow
-from alumni.purposes import Purpose
-from alumni.suppression import suppress_address
+from alumni.models.purpose import Purpose
+from alumni.people import addresses, retention
+from alumni.people.links import LinkKind, make_token
 from tests.alumni_helpers import csrf_token, submit_choices
 from tests.conftest import finish_jobs
 from tests.factories import answer, make_alumnus
@@ -277,7 +277,7 @@ def test_erasure_takes_the_typed_and_the_old_addresses_with_it(
     app, client, person, confirmation, outbox
 ):
     """I6: after a confirmed change and another one waiting, nothing of any address is left."""
-    from alumni.answers import withdraw_entirely
+    from alumni.consent.answers import withdraw_entirely
     from alumni.models import EvidenceChannel
     from tests.privacy import scan_database
 
@@ -296,7 +296,7 @@ def test_erasure_takes_the_typed_and_the_old_addresses_with_it(
 def test_a_confirmation_is_not_sent_for_someone_withdrawing(
     app, client, person, outbox, monkeypatch
 ):
-    from alumni.answers import withdraw_entirely
+    from alumni.consent.answers import withdraw_entirely
     from alumni.models import EvidenceChannel
 
     monkeypatch.setattr(app.extensions["dramatiq"], "enqueue", lambda name, *args: None)

@@ -8,9 +8,8 @@ import re
 import pytest
 import sqlalchemy as sa
 
+from alumni.core.hashing import email_suppression_key
 from alumni.extensions import db
-from alumni.hashing import email_suppression_key
-from alumni.links import LinkKind, make_token
 from alumni.models import (
     PERSONAL_FIELDS,
     AlumnusStatus,
@@ -19,7 +18,8 @@ from alumni.models import (
     EvidenceChannel,
     Suppression,
 )
-from alumni.purposes import Purpose
+from alumni.models.purpose import Purpose
+from alumni.people.links import LinkKind, make_token
 from tests.alumni_helpers import csrf_token, shown_values, submit_choices
 from tests.conftest import finish_jobs
 from tests.factories import answer, make_alumnus

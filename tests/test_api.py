@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from alumni.answers import opt_out
+from alumni.consent.answers import opt_out
 from alumni.extensions import db
 from alumni.models import (
     AlumnusStatus,
@@ -25,7 +25,7 @@ from alumni.models import (
     EvidenceChannel,
     utcnow,
 )
-from alumni.purposes import Purpose
+from alumni.models.purpose import Purpose
 from tests.factories import answer, make_alumnus, make_campaign, make_staff
 from tests.opens_helpers import pixel_paths, send_campaign
 
@@ -798,7 +798,7 @@ def test_an_unexpected_error_is_json_too(app, client, headers, monkeypatch):
     def broken(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr("alumni.api.outputs.counts", broken)
+    monkeypatch.setattr("alumni.web.api.outputs.counts", broken)
     response = client.get(f"{API}/campaigns/{campaign.id}", headers=headers)
 
     assert response.status_code == 500

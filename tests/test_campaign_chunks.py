@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from alumni.campaigns import sending
-from alumni.campaigns.chunks import CHUNK
+from alumni.campaigns.couriers.postgres import CHUNK
 from alumni.campaigns.service import pause, resume
 from alumni.campaigns.throttle import Unlimited
 from alumni.erasure.operation import erase_alumnus
@@ -24,7 +24,7 @@ from alumni.models import (
     SuppressionReason,
     utcnow,
 )
-from alumni.purposes import Purpose
+from alumni.models.purpose import Purpose
 from tests.factories import answer, make_alumnus, make_campaign
 from tests.test_campaign_sending import held_batches
 

@@ -8,12 +8,14 @@ from collections import Counter
 import pytest
 import sqlalchemy as sa
 
-from alumni.answers import opt_out
-from alumni.campaigns import delivery, sending
+from alumni.campaigns import sending
 from alumni.campaigns.content import CampaignSnapshot
-from alumni.campaigns.delivery import Courier
+from alumni.campaigns.couriers import base as delivery
+from alumni.campaigns.couriers.base import Courier
 from alumni.campaigns.sending import courier_for
 from alumni.campaigns.service import counts, schedule
+from alumni.consent.answers import opt_out
+from alumni.consent.suppression import suppress_address
 from alumni.extensions import db
 from alumni.models import (
     CampaignStatus,
@@ -22,8 +24,7 @@ from alumni.models import (
     EvidenceChannel,
     SuppressionReason,
 )
-from alumni.purposes import Purpose
-from alumni.suppression import suppress_address
+from alumni.models.purpose import Purpose
 from tests.factories import answer, make_alumnus, make_campaign, send_now
 
 
@@ -241,7 +242,7 @@ def test_a_claim_ended_by_the_tick_is_not_sent_by_its_holder(app, outbox, monkey
 def test_paused_people_are_skipped(app, outbox):
     person = make_alumnus()
     answer(person, {Purpose.EVENTS})
-    from alumni.answers import pause_mail
+    from alumni.consent.answers import pause_mail
 
     pause_mail(person)
     db.session.commit()

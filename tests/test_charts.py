@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from alumni.periods import Step, Timeline
-from alumni.staff.charts import (
+from alumni.core.timeline import Step, Timeline
+from alumni.web.staff.charts import (
     BOTTOM,
     HEIGHT,
     LEFT,

@@ -11,10 +11,10 @@ import stat
 import pytest
 import sqlalchemy as sa
 
-from alumni import demo
+from alumni.accounts import staff as accounts
 from alumni.extensions import db
 from alumni.models import Alumnus, AuditEntry, Role, StaffUser
-from alumni.staff import accounts
+from alumni.people import demo
 from tests.factories import make_alumnus
 from tests.staff_helpers import StaffAuth, open_browser
 

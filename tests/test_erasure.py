@@ -8,15 +8,13 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from alumni import erasure, invitations
+from alumni import erasure
 from alumni.campaigns.service import counts
 from alumni.config import parse_keep_fields
+from alumni.core.hashing import email_suppression_key, student_suppression_key
 from alumni.erasure import ledger
 from alumni.erasure.position import applied_through
 from alumni.extensions import db
-from alumni.hashing import email_suppression_key, student_suppression_key
-from alumni.importer import import_graduates
-from alumni.links import LinkKind, make_token
 from alumni.models import (
     PERSONAL_FIELDS,
     Alumnus,
@@ -33,7 +31,10 @@ from alumni.models import (
     SuppressionReason,
     utcnow,
 )
-from alumni.purposes import Purpose
+from alumni.models.purpose import Purpose
+from alumni.people import invitations
+from alumni.people.importer import import_graduates
+from alumni.people.links import LinkKind, make_token
 from tests.conftest import finish_jobs
 from tests.factories import CSV_HEADER, answer, make_alumnus, make_campaign, send_now
 

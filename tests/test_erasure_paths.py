@@ -16,12 +16,13 @@ from pathlib import Path
 import pytest
 from flask.testing import FlaskClient
 
-from alumni import erasure, invitations, retention
-from alumni.consent import record_choices
+from alumni import erasure
+from alumni.consent.decisions import record_choices
 from alumni.extensions import db
-from alumni.links import LinkKind, make_token
 from alumni.models import Alumnus, AlumnusStatus, EvidenceChannel, SuppressionReason, utcnow
-from alumni.purposes import Purpose
+from alumni.models.purpose import Purpose
+from alumni.people import invitations, retention
+from alumni.people.links import LinkKind, make_token
 from tests.alumni_helpers import csrf_token, submit_choices
 from tests.conftest import finish_jobs
 from tests.factories import make_campaign, send_now

@@ -19,9 +19,9 @@ from sqlalchemy import event
 from alumni import erasure
 from alumni.campaigns import sending
 from alumni.campaigns.service import schedule
+from alumni.consent.suppression import keys_for
 from alumni.erasure import ledger, position
 from alumni.extensions import db
-from alumni.importer import import_graduates
 from alumni.models import (
     Alumnus,
     AlumnusStatus,
@@ -34,8 +34,8 @@ from alumni.models import (
     SuppressionReason,
     utcnow,
 )
-from alumni.purposes import Purpose
-from alumni.suppression import keys_for
+from alumni.models.purpose import Purpose
+from alumni.people.importer import import_graduates
 from tests.factories import CSV_HEADER, answer, make_alumnus, make_campaign, send_now
 from tests.workers import wait_for
 from worker import scheduler

@@ -7,11 +7,11 @@ import time
 import pytest
 import sqlalchemy as sa
 
-from alumni import addresses
 from alumni.extensions import db
-from alumni.links import LinkKind, make_token
 from alumni.models import AlumnusStatus
-from alumni.purposes import Purpose
+from alumni.models.purpose import Purpose
+from alumni.people import addresses
+from alumni.people.links import LinkKind, make_token
 from tests.factories import answer, make_alumnus
 
 

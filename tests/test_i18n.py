@@ -13,9 +13,9 @@ import pytest
 from babel.messages.catalog import Catalog, Message
 from babel.messages.pofile import read_po
 
-from alumni import emails
 from alumni.extensions import db
-from alumni.links import LinkKind, make_token
+from alumni.people import emails
+from alumni.people.links import LinkKind, make_token
 from tests.factories import make_alumnus
 
 ROOT = Path(__file__).resolve().parent.parent

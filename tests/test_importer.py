@@ -18,13 +18,10 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from alumni import importer
-from alumni.answers import answer_invitation
+from alumni.consent.answers import answer_invitation
+from alumni.core.hashing import student_key
 from alumni.erasure import erase_alumnus
 from alumni.extensions import db
-from alumni.hashing import student_key
-from alumni.importer import ImportFileError, RowOutcome, import_graduates
-from alumni.links import BadLink, LinkKind, make_token, read_token
 from alumni.models import (
     Alumnus,
     AlumnusStatus,
@@ -33,7 +30,10 @@ from alumni.models import (
     Gender,
     SuppressionReason,
 )
-from alumni.purposes import Purpose
+from alumni.models.purpose import Purpose
+from alumni.people import importer
+from alumni.people.importer import ImportFileError, RowOutcome, import_graduates
+from alumni.people.links import BadLink, LinkKind, make_token, read_token
 from tests.factories import CSV_HEADER, make_alumnus
 
 MIXED = Path(__file__).parent / "data" / "graduates_mixed.csv"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import threading
 
 from alumni.extensions import db
-from alumni.invitations import invite_graduates
 from alumni.models import AlumnusStatus
+from alumni.people.invitations import invite_graduates
 from tests.factories import make_alumnus
 
 

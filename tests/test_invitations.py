@@ -5,13 +5,13 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from alumni import invitations
+from alumni.consent.suppression import suppress_address
+from alumni.core.hashing import email_suppression_key
+from alumni.core.jobs import Job, enqueue_after_commit
 from alumni.extensions import db
-from alumni.hashing import email_suppression_key
-from alumni.jobs import Job, enqueue_after_commit
 from alumni.mail import TemporaryFailure
 from alumni.models import Alumnus, AlumnusStatus, Suppression, SuppressionReason
-from alumni.suppression import suppress_address
+from alumni.people import invitations
 from tests.conftest import finish_jobs, free_port
 from tests.factories import make_alumnus
 

@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from alumni import addresses
 from alumni.extensions import db
-from alumni.links import CAPABILITIES, Link, LinkKind, make_token
 from alumni.models import AddressChange, AlumnusStatus
-from alumni.purposes import Purpose
+from alumni.models.purpose import Purpose
+from alumni.people import addresses
+from alumni.people.links import CAPABILITIES, Link, LinkKind, make_token
 from tests.alumni_helpers import csrf_token
 from tests.factories import answer
 from tests.privacy import distinctive_alumnus, found_in, personal_values
@@ -121,7 +121,7 @@ def test_a_page_cannot_hand_out_what_its_link_may_not(app):
     """The check behind the last test: a view that tried would fail, not leak."""
     from flask import g
 
-    from alumni.alumni_pages.access import NotHandedOut, onward_url
+    from alumni.web.alumni.access import NotHandedOut, onward_url
 
     alumnus, _ = valid_link(LinkKind.UNSUBSCRIBE)
     with app.test_request_context("/"):

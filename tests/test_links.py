@@ -11,7 +11,8 @@ from itsdangerous import URLSafeTimedSerializer
 from itsdangerous.encoding import base64_decode
 
 from alumni.extensions import db
-from alumni.links import (
+from alumni.models import AlumnusStatus
+from alumni.people.links import (
     CAPABILITIES,
     BadLink,
     LinkKind,
@@ -23,7 +24,6 @@ from alumni.links import (
     read_token,
     unverified_subject,
 )
-from alumni.models import AlumnusStatus
 from tests.factories import make_alumnus
 
 KINDS = list(LinkKind)

@@ -11,9 +11,9 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from alumni import erasure
-from alumni.links import LinkKind, make_token
 from alumni.models import PERSONAL_FIELDS, EvidenceChannel, SuppressionReason
-from alumni.purposes import Purpose
+from alumni.models.purpose import Purpose
+from alumni.people.links import LinkKind, make_token
 from tests.alumni_helpers import submit_choices
 from tests.conftest import finish_jobs
 from tests.factories import make_alumnus, make_campaign, send_now

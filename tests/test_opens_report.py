@@ -6,10 +6,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from alumni.core.timeline import Step
 from alumni.extensions import db
 from alumni.opens import Opens, campaign_opens, opens_by_campaign, opens_over_time
 from alumni.opens.counting import store_opens
-from alumni.periods import Step
 from tests.factories import make_campaign
 from tests.opens_helpers import pixel_paths, send_campaign
 

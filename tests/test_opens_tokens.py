@@ -6,12 +6,7 @@ import base64
 
 import pytest
 
-from alumni.opens.tokens import (
-    TOKEN_LENGTH,
-    make_token,
-    parse_token,
-    without_pixel,
-)
+from alumni.opens.tokens import TOKEN_LENGTH, make_token, parse_token, without_pixel
 
 KEY = "a" * 64
 OTHER_KEY = "b" * 64

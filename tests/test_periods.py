@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from alumni.periods import Step, choose_step, next_start, period_start, timeline
+from alumni.core.timeline import Step, choose_step, next_start, period_start, timeline
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 START = datetime(2027, 3, 12, 8, tzinfo=UTC)

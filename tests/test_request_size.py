@@ -9,9 +9,9 @@ from urllib.parse import quote
 
 import pytest
 
+from alumni.accounts.api_tokens import create_token
 from alumni.config import load_config
 from alumni.extensions import db
-from alumni.staff.tokens import create_token
 from tests.alumni_helpers import csrf_token
 from tests.factories import make_staff
 from tests.request_bodies import MB, CountingBody, send_body

@@ -9,12 +9,11 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from alumni import retention
 from alumni.campaigns.service import counts
-from alumni.consent import record_choices
+from alumni.consent.decisions import record_choices
+from alumni.core.hashing import email_suppression_key
 from alumni.erasure import ledger
 from alumni.extensions import db
-from alumni.hashing import email_suppression_key
 from alumni.models import (
     Alumnus,
     AlumnusStatus,
@@ -28,7 +27,8 @@ from alumni.models import (
     Suppression,
     utcnow,
 )
-from alumni.purposes import Purpose
+from alumni.models.purpose import Purpose
+from alumni.people import retention
 from tests.factories import answer, make_alumnus, make_campaign, send_now
 from worker import scheduler
 

@@ -16,7 +16,7 @@ from flask.testing import FlaskClient
 from alumni.config import load_config
 from alumni.extensions import db
 from alumni.models import AlumnusStatus, AuditEntry
-from alumni.purposes import Purpose
+from alumni.models.purpose import Purpose
 from tests.factories import STAFF_PASSWORD, answer, make_alumnus, make_staff
 from tests.staff_helpers import LOGIN, StaffAuth, form_token, open_browser
 

@@ -9,11 +9,11 @@ import pytest
 import sqlalchemy as sa
 
 from alumni.campaigns import sending
+from alumni.consent.suppression import suppress_address
 from alumni.extensions import db
 from alumni.models import AuditEntry, Campaign, CampaignStatus, SuppressionReason
-from alumni.purposes import Purpose
-from alumni.staff.forms import format_years, parse_years
-from alumni.suppression import suppress_address
+from alumni.models.purpose import Purpose
+from alumni.web.staff.forms import format_years, parse_years
 from tests.factories import answer, make_alumnus, make_campaign, make_staff
 from tests.staff_helpers import StaffAuth, csrf_token, form_token, open_browser
 
@@ -385,7 +385,9 @@ def test_a_sent_campaign_shows_its_opens_and_links_to_them(app, client, officer,
     campaign = make_campaign()
     campaign.status = CampaignStatus.SENT
     db.session.commit()
-    monkeypatch.setattr("alumni.staff.campaigns.campaign_opens", lambda c: opens.Opens(30, 12, 40))
+    monkeypatch.setattr(
+        "alumni.web.staff.campaigns.campaign_opens", lambda c: opens.Opens(30, 12, 40)
+    )
     html = page(client.get(f"/staff/campaigns/{campaign.id}"))
     assert "12 people opened it (30%), 30 opens in all; never who." in html
     assert f"/staff/insights/campaigns/{campaign.id}" in html

@@ -9,9 +9,9 @@ import pytest
 import sqlalchemy as sa
 from argon2 import PasswordHasher
 
+from alumni.accounts.access import authenticate_bearer, authenticate_token, may
 from alumni.extensions import db
 from alumni.models import ApiToken, AuditEntry, Role, StaffUser
-from alumni.staff.access import authenticate_bearer, authenticate_token, may
 from tests.factories import make_staff
 
 PASSWORD = "a long enough passphrase"

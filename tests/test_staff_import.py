@@ -14,7 +14,7 @@ from werkzeug.test import encode_multipart
 
 from alumni.extensions import db
 from alumni.models import Alumnus, AlumnusStatus, AuditEntry
-from alumni.staff.imports import MAX_UPLOAD_BYTES
+from alumni.web.staff.imports import MAX_UPLOAD_BYTES
 from tests.conftest import finish_jobs
 from tests.factories import make_staff
 from tests.request_bodies import MB, CountingBody, send_body

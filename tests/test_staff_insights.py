@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from alumni.purposes import Purpose
+from alumni.models.purpose import Purpose
 from tests.factories import answer, make_alumnus, make_campaign, make_staff
 from tests.opens_helpers import pixel_paths, send_campaign
 from tests.staff_helpers import Browser, StaffAuth, open_browser

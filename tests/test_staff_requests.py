@@ -10,6 +10,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
+from alumni.consent.suppression import is_address_suppressed
 from alumni.extensions import db
 from alumni.models import (
     PERSONAL_FIELDS,
@@ -19,9 +20,8 @@ from alumni.models import (
     EvidenceChannel,
     utcnow,
 )
-from alumni.purposes import Purpose
-from alumni.research import as_csv
-from alumni.suppression import is_address_suppressed
+from alumni.models.purpose import Purpose
+from alumni.people.research import as_csv
 from tests.conftest import finish_jobs
 from tests.factories import answer, make_alumnus, make_staff
 from tests.staff_helpers import StaffAuth, form_token, open_browser
@@ -189,7 +189,7 @@ def test_the_export_holds_only_research_consenters_and_four_fields(app, client):
     answer(make_alumnus(email="events.only@alumni.example"), {Purpose.EVENTS})
     paused = make_alumnus(email="paused@alumni.example")
     answer(paused, {Purpose.RESEARCH})
-    from alumni.answers import pause_mail
+    from alumni.consent.answers import pause_mail
 
     pause_mail(paused)
     db.session.commit()

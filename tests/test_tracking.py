@@ -11,13 +11,14 @@ from urllib.parse import urlsplit
 import pytest
 import sqlalchemy as sa
 
-from alumni import emails, opens
+from alumni import opens
 from alumni.config import load_config
 from alumni.extensions import db
 from alumni.models import Campaign, OpenedToken
+from alumni.opens.pixel import PIXEL
 from alumni.opens.report import open_totals
 from alumni.opens.tokens import make_token
-from alumni.tracking import PIXEL
+from alumni.people import emails
 from tests.dumps import database_dump
 from tests.factories import make_alumnus, make_campaign
 from tests.opens_helpers import html_of, pixel_paths, send_campaign, text_of, token_of

@@ -9,9 +9,9 @@ import pytest
 import sqlalchemy as sa
 
 from alumni.extensions import db
-from alumni.links import LinkKind, make_token
 from alumni.models import AlumnusStatus, ConsentEvidence, ConsentState, EvidenceChannel
-from alumni.purposes import Purpose
+from alumni.models.purpose import Purpose
+from alumni.people.links import LinkKind, make_token
 from tests.alumni_helpers import csrf_token
 from tests.conftest import finish_jobs
 from tests.factories import answer, make_alumnus
@@ -97,7 +97,7 @@ def test_one_click_says_so_when_nothing_was_left_for_the_purpose(app, person):
 
 def forge(app, alumnus, days_ago: float, *payload) -> str:
     """An opt-out token made with the app's own signer, as if ``days_ago`` days ago."""
-    from alumni.links import _serializer
+    from alumni.people.links import _serializer
 
     signer = _serializer(LinkKind.UNSUBSCRIBE)
     then = time.time() - days_ago * 86400

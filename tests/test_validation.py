@@ -17,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from alumni.models import Gender
-from alumni.validation import (
+from alumni.people.validation import (
     GENDER_ALIASES,
     MAX_NAME,
     MAX_PROGRAMME,

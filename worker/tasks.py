@@ -6,11 +6,12 @@ import logging
 
 import dramatiq
 
-from alumni import addresses, erasure, invitations
+from alumni import erasure
 from alumni.campaigns import sending
+from alumni.core.jobs import Job
 from alumni.extensions import db
-from alumni.jobs import Job
 from alumni.mail import TemporaryFailure
+from alumni.people import addresses, invitations
 
 log = logging.getLogger(__name__)
 

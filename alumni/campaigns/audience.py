@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from alumni.extensions import db
 from alumni.models import Alumnus, AlumnusStatus, Consent, ConsentState
-from alumni.purposes import Purpose
+from alumni.models.purpose import Purpose
 
 
 def audience_ids(

@@ -19,11 +19,11 @@ from flask import current_app
 from markdown_it import MarkdownIt
 from markupsafe import escape
 
-from alumni.emails import one_click_headers, render_email
-from alumni.links import LinkHolder, LinkKind, LinkMaker
 from alumni.mail import Email
 from alumni.models import LOCAL_TIME, Campaign
-from alumni.purposes import Purpose
+from alumni.models.purpose import Purpose
+from alumni.people.emails import one_click_headers, render_email
+from alumni.people.links import LinkHolder, LinkKind, LinkMaker
 
 _markdown = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
 ALLOWED_TAGS = {

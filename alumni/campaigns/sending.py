@@ -24,14 +24,14 @@ import sqlalchemy as sa
 from flask import current_app
 
 from alumni.campaigns.audience import audience_ids
-from alumni.campaigns.chunks import TRY_GROUP, ChunkCourier
 from alumni.campaigns.content import CampaignSnapshot
-from alumni.campaigns.delivery import CampaignStopped, Courier, OneAtATimeCourier
+from alumni.campaigns.couriers.base import CampaignStopped, Courier, OneAtATimeCourier
+from alumni.campaigns.couriers.postgres import TRY_GROUP, ChunkCourier
 from alumni.campaigns.service import requeue_pending_batches
+from alumni.core.jobs import Job, enqueue_after_commit
+from alumni.core.metrics import count_many
 from alumni.erasure import ReplayPending, require_ledger_applied
 from alumni.extensions import db
-from alumni.jobs import Job, enqueue_after_commit
-from alumni.metrics import count_many
 from alumni.models import (
     Alumnus,
     AlumnusStatus,

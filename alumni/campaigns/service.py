@@ -12,8 +12,8 @@ import sqlalchemy as sa
 
 from alumni import audit
 from alumni.campaigns.audience import audience_ids
+from alumni.core.jobs import Job, enqueue_after_commit
 from alumni.extensions import db
-from alumni.jobs import Job, enqueue_after_commit
 from alumni.models import (
     Alumnus,
     Campaign,
@@ -25,7 +25,7 @@ from alumni.models import (
     utcnow,
 )
 from alumni.models.campaign import CAMPAIGN_TRANSITIONS
-from alumni.purposes import Purpose
+from alumni.models.purpose import Purpose
 
 
 class CampaignError(ValueError):

@@ -29,12 +29,13 @@ import sqlalchemy as sa
 from flask import current_app
 
 from alumni import audit
-from alumni.consent import withdraw_granted
+from alumni.consent.decisions import withdraw_granted
+from alumni.consent.suppression import keys_for, suppress
+from alumni.core.jobs import Job, enqueue_after_commit
+from alumni.core.metrics import count
 from alumni.erasure.ledger import Entry, LedgerError
 from alumni.erasure.position import write_before_commit
 from alumni.extensions import db
-from alumni.jobs import Job, enqueue_after_commit
-from alumni.metrics import count
 from alumni.models import (
     PERSONAL_FIELDS,
     AddressChange,
@@ -48,7 +49,6 @@ from alumni.models import (
     SuppressionReason,
     utcnow,
 )
-from alumni.suppression import keys_for, suppress
 
 log = logging.getLogger(__name__)
 

@@ -20,6 +20,8 @@ from typing import TypeVar
 import sqlalchemy as sa
 
 from alumni import audit
+from alumni.consent.suppression import suppressed_among
+from alumni.core.bulk import among
 from alumni.erasure import ledger, position
 from alumni.erasure.operation import erase_again
 from alumni.extensions import db
@@ -31,8 +33,6 @@ from alumni.models import (
     SuppressionReason,
     utcnow,
 )
-from alumni.sql import among
-from alumni.suppression import suppressed_among
 
 log = logging.getLogger(__name__)
 

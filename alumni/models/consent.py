@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from alumni.extensions import db
 from alumni.models.base import UTCDateTime, enum_column, utcnow
-from alumni.purposes import Purpose
+from alumni.models.purpose import Purpose
 
 
 class ConsentState(StrEnum):

@@ -15,9 +15,9 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from flask import current_app
 
+from alumni.core.timeline import Step, Timeline, timeline
 from alumni.extensions import db
 from alumni.models import Campaign, Delivery, DeliveryStatus, OpenCount
-from alumni.periods import Step, Timeline, timeline
 
 TOTAL = "total"
 UNIQUE = "unique"

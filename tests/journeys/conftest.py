@@ -23,7 +23,7 @@ from alumni import create_app
 from alumni.campaigns.service import schedule
 from alumni.extensions import db
 from alumni.models import Delivery
-from alumni.purposes import Purpose
+from alumni.models.purpose import Purpose
 from tests.conftest import REDIS_URL, SMTPSink, base_config, require
 from tests.factories import answer, make_alumnus, make_campaign
 

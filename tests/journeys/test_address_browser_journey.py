@@ -9,8 +9,8 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from alumni.links import LinkKind, make_token
-from alumni.purposes import Purpose
+from alumni.models.purpose import Purpose
+from alumni.people.links import LinkKind, make_token
 from tests.factories import answer, make_alumnus
 from tests.journeys.conftest import BrowserTab, LiveServer, Screenshot
 from tests.journeys.test_browser_journey import (

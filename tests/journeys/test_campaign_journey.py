@@ -10,12 +10,12 @@ from collections import defaultdict
 
 import pytest
 
+from alumni.accounts.api_tokens import create_token
 from alumni.campaigns import sending
 from alumni.extensions import db
-from alumni.links import LinkKind, make_token
 from alumni.models import AlumnusStatus, Campaign, CampaignStatus
-from alumni.purposes import Purpose
-from alumni.staff.tokens import create_token
+from alumni.models.purpose import Purpose
+from alumni.people.links import LinkKind, make_token
 from tests.alumni_helpers import submit_choices
 from tests.factories import make_alumnus, make_staff
 from tests.journeys.conftest import redis_config

@@ -13,9 +13,9 @@ import sqlalchemy as sa
 from alumni.campaigns import sending
 from alumni.campaigns.service import schedule
 from alumni.extensions import db
-from alumni.links import LinkKind, make_token
 from alumni.models import Alumnus, AlumnusStatus, CampaignBatch, ErasureRequest
-from alumni.purposes import Purpose
+from alumni.models.purpose import Purpose
+from alumni.people.links import LinkKind, make_token
 from tests.alumni_helpers import csrf_token, submit_choices
 from tests.factories import make_campaign
 from tests.journeys.conftest import redis_config

@@ -12,9 +12,9 @@ import pytest
 import sqlalchemy as sa
 
 from alumni.extensions import db
-from alumni.links import LinkKind, make_token
 from alumni.models import Alumnus, ConsentState
-from alumni.purposes import Purpose
+from alumni.models.purpose import Purpose
+from alumni.people.links import LinkKind, make_token
 from tests.alumni_helpers import csrf_token, submit_choices
 from tests.conftest import SMTPSink, finish_jobs
 from tests.factories import answer, make_campaign, send_now

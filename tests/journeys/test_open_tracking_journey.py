@@ -15,14 +15,14 @@ import urllib.request
 import pytest
 import sqlalchemy as sa
 
+from alumni.accounts.api_tokens import create_token
 from alumni.campaigns import sending
 from alumni.extensions import db
 from alumni.models import Campaign, CampaignStatus
+from alumni.models.purpose import Purpose
 from alumni.opens import flush_opens
+from alumni.opens.pixel import PIXEL
 from alumni.opens.tokens import make_token, parse_token
-from alumni.purposes import Purpose
-from alumni.staff.tokens import create_token
-from alumni.tracking import PIXEL
 from tests.conftest import REDIS_URL, free_port
 from tests.dumps import database_dump, redis_dump
 from tests.factories import answer, make_alumnus, make_staff

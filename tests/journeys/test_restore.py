@@ -19,9 +19,9 @@ from alumni import create_app, erasure
 from alumni.campaigns import sending
 from alumni.campaigns.service import schedule
 from alumni.extensions import db
-from alumni.importer import import_graduates
 from alumni.models import Alumnus, AlumnusStatus, EvidenceChannel, SuppressionReason
-from alumni.purposes import Purpose
+from alumni.models.purpose import Purpose
+from alumni.people.importer import import_graduates
 from tests.conftest import POSTGRES_URL, base_config, finish_jobs
 from tests.factories import CSV_HEADER, answer, make_campaign
 from tests.privacy import distinctive_alumnus, personal_values, scan_database

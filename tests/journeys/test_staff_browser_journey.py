@@ -17,7 +17,7 @@ from playwright.sync_api import expect
 
 from alumni.extensions import db
 from alumni.models import Campaign, CampaignStatus
-from alumni.purposes import Purpose
+from alumni.models.purpose import Purpose
 from tests.factories import STAFF_PASSWORD, answer, make_alumnus, make_staff
 from tests.journeys.conftest import BrowserTab, LiveServer, Screenshot
 from tests.journeys.test_browser_journey import expect_only_own_origin

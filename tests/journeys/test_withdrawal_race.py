@@ -11,9 +11,9 @@ import sqlalchemy as sa
 from alumni.campaigns import sending
 from alumni.campaigns.service import schedule
 from alumni.extensions import db
-from alumni.links import LinkKind, make_token
 from alumni.models import CampaignStatus, Delivery, DeliveryStatus
-from alumni.purposes import Purpose
+from alumni.models.purpose import Purpose
+from alumni.people.links import LinkKind, make_token
 from tests.factories import answer, make_alumnus, make_campaign
 from tests.journeys.conftest import redis_config
 from tests.workers import (

@@ -1,0 +1,1 @@
+"""Staff accounts: passwords and logins, roles, API tokens."""

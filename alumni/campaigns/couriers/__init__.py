@@ -1,0 +1,1 @@
+"""Couriers: claim, send and record a batch of campaign emails, one per database."""

@@ -1,7 +1,0 @@
-"""Operations: liveness and readiness (``/healthz``) and Prometheus metrics (``/metrics``)."""
-
-from flask import Blueprint
-
-bp = Blueprint("ops", __name__)
-
-from alumni.ops import routes  # noqa: E402, F401

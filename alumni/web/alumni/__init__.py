@@ -1,0 +1,5 @@
+from flask import Blueprint
+
+bp = Blueprint("alumni", __name__)
+
+from alumni.web.alumni import address, home, optout, routes  # noqa: E402, F401

@@ -1,0 +1,222 @@
+"""Staff pages: log in and out, the dashboard, the password. Every page but the login needs a
+logged-in staff member with the right role (I9); state changes are POSTs with a CSRF token."""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import (
+    Response,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user, login_user, logout_user
+from werkzeug.exceptions import HTTPException
+
+from alumni import audit
+from alumni.accounts import staff as accounts
+from alumni.accounts.access import ROLE_LABELS, SignedInStaff, may, role_required
+from alumni.extensions import db, limiter
+from alumni.models import Role, StaffUser
+from alumni.models.purpose import Purpose
+from alumni.web.staff import bp, dashboard
+from alumni.web.staff.forms import LoginForm, PasswordForm
+
+# Kept in the WSGI environ, which lives exactly as long as the request.
+REFUSED = "alumni.credentials_refused"
+
+
+def mark_refused() -> None:
+    request.environ[REFUSED] = True
+
+
+def refused(response: Response) -> bool:
+    """Rate limits count refused credentials only, not successful logins."""
+    return bool(request.environ.get(REFUSED))
+
+
+def typed_account_key() -> str:
+    """The per-account rate-limit key: a keyed hash of the address typed, never the address."""
+    return "staff-login:" + accounts.typed_email_key(request.form.get("email", ""))
+
+
+def own_account_key() -> str:
+    return f"staff-password:{getattr(current_user, 'id', 'anonymous')}"
+
+
+def start_session(staff: StaffUser) -> None:
+    """A fresh session for this browser (no fixation), valid for PERMANENT_SESSION_LIFETIME."""
+    session.clear()
+    login_user(SignedInStaff(staff))
+    session.permanent = True
+
+
+def local_target(target: str | None) -> str | None:
+    """``next`` only when it is a path on this site: never an open redirect."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return None
+    parts = urlsplit(target)
+    return None if parts.scheme or parts.netloc else target
+
+
+@bp.context_processor
+def staff_helpers() -> dict[str, Any]:
+    return {"role_label": lambda role: str(ROLE_LABELS[Role(role)]), "may": may}
+
+
+@bp.after_request
+def no_store(response: Response) -> Response:
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(
+    lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"], deduct_when=refused
+)
+@limiter.limit(
+    lambda: current_app.config["LOGIN_RATE_LIMIT_PER_ACCOUNT"],
+    methods=["POST"],
+    key_func=typed_account_key,
+    deduct_when=refused,
+)
+def login() -> Any:
+    if request.method == "GET" and current_user.is_authenticated:
+        return redirect(url_for("staff.dashboard"))
+    form = LoginForm()
+    error = None
+    if form.validate_on_submit():
+        result = accounts.check_login(form.email.data, form.password.data)
+        accounts.record_login(form.email.data, result, address=request.remote_addr)
+        db.session.commit()
+        if result.accepted:
+            start_session(result.staff)
+            target = local_target(request.args.get("next")) or url_for("staff.dashboard")
+            return redirect(target, code=303)
+        mark_refused()
+        if result.refusal == "inactive":  # said only to someone who knows the password
+            error = _("This account is switched off. Ask an administrator.")
+        else:  # the same words for an unknown address: nobody learns who has an account
+            error = _("The email address or the password is not correct.")
+    status = 400 if form.errors or error else 200
+    return render_template("staff/login.html", form=form, error=error), status
+
+
+@bp.post("/logout")
+@role_required()
+def logout() -> Any:
+    staff = current_user.staff
+    accounts.rotate_session(staff)  # every session of this account ends, also copied cookies
+    audit.record("staff.logout", actor=accounts.actor_of(staff))
+    db.session.commit()
+    logout_user()
+    session.clear()
+    flash(_("You are logged out."), "success")
+    return redirect(url_for("staff.login"), code=303)
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@role_required()
+@limiter.limit(
+    lambda: current_app.config["LOGIN_RATE_LIMIT_PER_ACCOUNT"],
+    methods=["POST"],
+    key_func=own_account_key,
+    deduct_when=refused,
+)
+def password() -> Any:
+    form = PasswordForm()
+    if form.validate_on_submit():
+        staff = current_user.staff
+        try:
+            accounts.change_password(
+                staff,
+                form.current_password.data,
+                form.new_password.data,
+                address=request.remote_addr,
+            )
+        except accounts.AccountError as refusal:
+            db.session.commit()  # the refusal's audit entry
+            if refusal.code == "wrong-password":
+                mark_refused()
+                field = form.current_password
+            else:
+                field = form.new_password
+            field.errors = [*field.errors, str(refusal)]
+        else:
+            db.session.commit()
+            start_session(staff)  # this browser stays logged in; every other session ends
+            flash(
+                _("Your password has been changed. You are logged out everywhere else."), "success"
+            )
+            return redirect(url_for("staff.dashboard"), code=303)
+    return render_template(
+        "staff/password.html", form=form, min_length=accounts.MIN_PASSWORD_LENGTH
+    ), (400 if form.errors else 200)
+
+
+@bp.get("/", endpoint="dashboard")
+@role_required()
+def dashboard_page() -> str:
+    staff = current_user.staff
+    context: dict[str, Any] = {"sections": dashboard.sections_for(staff)}
+    if staff.role is Role.RESEARCHER:
+        # Researchers see nothing about alumni but the size of their own export.
+        context["research_consents"] = dashboard.granted_by_purpose()[Purpose.RESEARCH]
+    else:
+        context["by_status"] = dashboard.alumni_by_status()
+        context["by_purpose"] = dashboard.granted_by_purpose()
+        context["status_labels"] = dashboard.STATUS_LABELS
+    return render_template("staff/dashboard.html", **context)
+
+
+@bp.get("/overview")
+@role_required(Role.OFFICER)
+def overview() -> str:
+    return render_template("staff/overview.html", cohorts=dashboard.consent_by_cohort())
+
+
+@bp.errorhandler(403)
+@bp.errorhandler(429)
+def staff_error(error: HTTPException) -> tuple[str, int]:
+    db.session.rollback()
+    code = error.code or 500
+    minutes = None
+    if code == 429:
+        minutes = minutes_to_wait()
+        record_rate_limited()
+    return render_template("staff/error.html", code=code, minutes=minutes), code
+
+
+def minutes_to_wait() -> int:
+    """Until the longest breached window ends (Flask-Limiter rounds reset_at up a second)."""
+    breached = [limit.reset_at for limit in limiter.current_limits if limit.breached]
+    seconds = max(breached, default=0) - 1 - time.time()
+    return max(1, math.ceil(seconds / 60))
+
+
+def record_rate_limited() -> None:
+    """A refused attempt is an attempt too: into the audit log."""
+    if request.endpoint == "staff.login":
+        typed = request.form.get("email", "")
+        result = accounts.LoginResult(accounts.find_staff(typed), "rate-limited")
+        accounts.record_login(typed, result, address=request.remote_addr)
+    elif request.endpoint == "staff.password" and current_user.is_authenticated:
+        audit.record(
+            "staff.password_change",
+            actor=accounts.actor_of(current_user.staff),
+            outcome="failure",
+            reason="rate-limited",
+            address=request.remote_addr,
+        )
+    else:
+        return
+    db.session.commit()
