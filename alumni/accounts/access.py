@@ -20,7 +20,6 @@ from alumni.extensions import db, login_manager
 from alumni.models import Role, StaffUser
 
 __all__ = [
-    "ROLE_LABELS",
     "SignedInStaff",
     "authenticate_bearer",
     "authenticate_token",
@@ -29,11 +28,6 @@ __all__ = [
     "role_required",
 ]
 
-ROLE_LABELS = {
-    Role.ADMIN: _l("Administrator"),
-    Role.OFFICER: _l("Alumni officer"),
-    Role.RESEARCHER: _l("Researcher"),
-}
 
 View = TypeVar("View", bound=Callable[..., Any])
 

@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
+from enum import StrEnum
 from functools import cache
 
 import sqlalchemy as sa
@@ -23,8 +24,7 @@ from alumni import audit
 from alumni.core.hashing import normalise_email
 from alumni.extensions import db
 from alumni.models import Role, StaffUser, utcnow
-from alumni.people.validation import InvalidValue, parse_email
-from alumni.refusal import Refusal
+from alumni.people.validation import InvalidValue, Refusal, parse_email
 
 MIN_PASSWORD_LENGTH = 12
 # argon2 takes any length; the cap only keeps absurd request bodies from costing memory.
@@ -37,12 +37,20 @@ class AccountError(Refusal):
     """A refused account change."""
 
 
+class LoginRefusal(StrEnum):
+    """Why a login was refused, as the audit log records it."""
+
+    UNKNOWN_ACCOUNT = "unknown-account"
+    WRONG_PASSWORD = "wrong-password"
+    INACTIVE = "inactive"
+
+
 @dataclass(frozen=True)
 class LoginResult:
     """The account the typed address belongs to (if any), and why the login was refused."""
 
     staff: StaffUser | None
-    refusal: str | None  # None: accepted; else unknown-account, wrong-password, inactive, ...
+    refusal: LoginRefusal | None  # None: accepted
 
     @property
     def accepted(self) -> bool:
@@ -143,10 +151,10 @@ def change_password(staff: StaffUser, current: str, new: str, *, address: str | 
             "staff.password_change",
             actor=actor_of(staff),
             outcome="failure",
-            reason="wrong-password",
+            reason=str(LoginRefusal.WRONG_PASSWORD),
             address=address,
         )
-        raise AccountError("wrong-password", _l("Your current password is not correct."))
+        raise AccountError(LoginRefusal.WRONG_PASSWORD, _l("Your current password is not correct."))
     check_new_password(new)
     staff.password_hash = hash_password(new)
     rotate_session(staff)
@@ -167,11 +175,11 @@ def check_login(email: str, password: str) -> LoginResult:
     staff = find_staff(email)
     if staff is None:
         _spend_verify_time(password)
-        return LoginResult(None, "unknown-account")
+        return LoginResult(None, LoginRefusal.UNKNOWN_ACCOUNT)
     if not verify_password(staff, password):
-        return LoginResult(staff, "wrong-password")
+        return LoginResult(staff, LoginRefusal.WRONG_PASSWORD)
     if not staff.active:
-        return LoginResult(staff, "inactive")
+        return LoginResult(staff, LoginRefusal.INACTIVE)
     staff.last_login_at = utcnow()
     return LoginResult(staff, None)
 
@@ -183,7 +191,7 @@ def record_login(typed_email: str, result: LoginResult, *, address: str | None) 
         "address": address,
     }
     if result.refusal:
-        details["reason"] = result.refusal
+        details["reason"] = str(result.refusal)
     if result.staff is None:
         details["typed"] = typed_email_key(typed_email)[:16]
     audit.record("staff.login", actor=actor_of(result.staff), **details)

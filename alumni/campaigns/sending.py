@@ -40,6 +40,8 @@ from alumni.models import (
     CampaignStatus,
     Delivery,
     DeliveryStatus,
+    FailReason,
+    WaitingReason,
     utcnow,
 )
 from alumni.models.campaign import OPEN_CLAIM
@@ -136,7 +138,7 @@ def end_interrupted_claims(now: datetime) -> int:
         db.session.execute(
             sa.update(Delivery)
             .where(Delivery.id.in_(in_flight), OPEN_CLAIM)
-            .values(status=DeliveryStatus.FAILED, reason="interrupted", finished_at=now)
+            .values(status=DeliveryStatus.FAILED, reason=FailReason.INTERRUPTED, finished_at=now)
         )
     if never_sent:
         db.session.execute(sa.delete(Delivery).where(Delivery.id.in_(never_sent), OPEN_CLAIM))
@@ -212,7 +214,7 @@ def send_batch(batch_id: int) -> str:
     try:
         require_ledger_applied()  # after a restore, nobody erased since is mailed
     except ReplayPending:
-        _wait(campaign.id, "erasure-replay")
+        _wait(campaign.id, WaitingReason.ERASURE_REPLAY)
         raise
     content = CampaignSnapshot.of(campaign)
     ids = list(
@@ -277,7 +279,7 @@ def settled(campaign_id: int, alumnus_ids: list[int]) -> bool:
     return open_ == 0
 
 
-def _wait(campaign_id: int, reason: str) -> None:
+def _wait(campaign_id: int, reason: WaitingReason) -> None:
     db.session.execute(
         sa.update(Campaign).where(Campaign.id == campaign_id).values(waiting_reason=reason)
     )

@@ -46,6 +46,7 @@ from alumni.models import (
     DeliveryStatus,
     ErasureRequest,
     EvidenceChannel,
+    SkipReason,
     SuppressionReason,
     utcnow,
 )
@@ -266,7 +267,7 @@ def _end_deliveries(alumnus_id: int, now: datetime) -> None:
         .values(
             alumnus_id=None,
             status=sa.case((claimed, DeliveryStatus.SKIPPED), else_=Delivery.status),
-            reason=sa.case((claimed, "erased"), else_=Delivery.reason),
+            reason=sa.case((claimed, SkipReason.ERASED.value), else_=Delivery.reason),
             finished_at=sa.case((claimed, now), else_=Delivery.finished_at),
         )
         .execution_options(synchronize_session=False)

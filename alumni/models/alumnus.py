@@ -20,6 +20,18 @@ class AlumnusStatus(StrEnum):
     RESPONDED = "responded"  # answered the consent form with at least one yes
     ERASED = "erased"  # personal fields removed; only the pseudonymous id remains
 
+    @property
+    def label(self) -> str:
+        return str(ALUMNUS_STATUS_LABELS[self])
+
+
+ALUMNUS_STATUS_LABELS = {
+    AlumnusStatus.IMPORTED: _l("Imported, not invited yet"),
+    AlumnusStatus.INVITED: _l("Invited, no answer yet"),
+    AlumnusStatus.RESPONDED: _l("Answered the consent form"),
+    AlumnusStatus.ERASED: _l("Erased"),
+}
+
 
 ALUMNUS_TRANSITIONS = {
     AlumnusStatus.IMPORTED: {AlumnusStatus.INVITED, AlumnusStatus.ERASED},

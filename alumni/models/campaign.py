@@ -7,6 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from alumni.extensions import db
@@ -21,6 +22,41 @@ class CampaignStatus(StrEnum):
     PAUSED = "paused"
     SENT = "sent"
     CANCELLED = "cancelled"
+
+    @property
+    def label(self) -> str:
+        return str(CAMPAIGN_STATUS_LABELS[self])
+
+
+CAMPAIGN_STATUS_LABELS = {
+    CampaignStatus.DRAFT: _l("Draft"),
+    CampaignStatus.SCHEDULED: _l("Scheduled"),
+    CampaignStatus.SENDING: _l("Sending"),
+    CampaignStatus.PAUSED: _l("Paused"),
+    CampaignStatus.SENT: _l("Sent"),
+    CampaignStatus.CANCELLED: _l("Cancelled"),
+}
+
+
+class WaitingReason(StrEnum):
+    """Why a sending campaign is not moving; it goes on by itself once the cause is gone."""
+
+    SMTP_UNAVAILABLE = "smtp-unavailable"
+    ERASURE_REPLAY = "erasure-replay"
+
+    @property
+    def label(self) -> str:
+        return str(WAITING_LABELS[self])
+
+
+WAITING_LABELS = {
+    WaitingReason.SMTP_UNAVAILABLE: _l(
+        "Waiting for the mail server; sending goes on by itself when it is back."
+    ),
+    WaitingReason.ERASURE_REPLAY: _l(
+        "Waiting for the erasure ledger to be replayed after a restore."
+    ),
+}
 
 
 CAMPAIGN_TRANSITIONS = {
@@ -104,6 +140,59 @@ class DeliveryStatus(StrEnum):
     SENT = "sent"
     SKIPPED = "skipped"  # with a named reason
     FAILED = "failed"
+
+
+class SkipReason(StrEnum):
+    """Why a person did not get a campaign's email, decided at the moment of sending
+    (``alumni.campaigns.couriers.base.skip_reason``)."""
+
+    ERASED = "erased"
+    NO_CONSENT = "no-consent"
+    PAUSED = "paused"
+    NO_ADDRESS = "no-address"
+    SUPPRESSED = "suppressed"
+
+    @property
+    def label(self) -> str:
+        return str(DELIVERY_REASON_LABELS[self])
+
+
+class FailReason(StrEnum):
+    """Why an email failed, besides a refusal by the mail server (``smtp-<code>``)."""
+
+    INTERRUPTED = "interrupted"  # in flight at a crash: never sent again
+
+    @property
+    def label(self) -> str:
+        return str(DELIVERY_REASON_LABELS[self])
+
+    @staticmethod
+    def smtp(code: int | None) -> str:
+        """The reason of an email the mail server refused for good."""
+        return f"smtp-{code}"
+
+
+DELIVERY_REASON_LABELS = {
+    SkipReason.NO_CONSENT: _l("No consent for this purpose any more"),
+    SkipReason.ERASED: _l("Data erased"),
+    SkipReason.PAUSED: _l("Paused all email"),
+    SkipReason.NO_ADDRESS: _l("No email address"),
+    SkipReason.SUPPRESSED: _l("Address on the suppression list"),
+    FailReason.INTERRUPTED: _l("Interrupted by a crash while sending (never sent twice)"),
+}
+
+
+def reason_label(reason: str) -> str:
+    """A delivery's reason (skip or failure) in words; a mail server's refusal keeps its code."""
+    for family in (SkipReason, FailReason):
+        try:
+            return family(reason).label
+        except ValueError:
+            pass
+    code = reason.removeprefix("smtp-")
+    if code != reason and code.isdigit():
+        return str(_l("Refused by the mail server (code %(code)s)", code=code))
+    return reason
 
 
 DELIVERY_TRANSITIONS = {

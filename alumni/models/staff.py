@@ -8,6 +8,7 @@ from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from alumni.extensions import db
@@ -18,6 +19,17 @@ class Role(StrEnum):
     ADMIN = "admin"  # everything, plus staff accounts, erasure on request and the audit log
     OFFICER = "officer"  # alumni look-up, campaigns, sending
     RESEARCHER = "researcher"  # only the export of alumni who consent to research
+
+    @property
+    def label(self) -> str:
+        return str(ROLE_LABELS[self])
+
+
+ROLE_LABELS = {
+    Role.ADMIN: _l("Administrator"),
+    Role.OFFICER: _l("Alumni officer"),
+    Role.RESEARCHER: _l("Researcher"),
+}
 
 
 class StaffUser(db.Model):

@@ -27,7 +27,7 @@ from alumni.erasure import is_being_erased, require_ledger_applied
 from alumni.extensions import db
 from alumni.models import AddressChange, Alumnus, utcnow
 from alumni.people import emails
-from alumni.people.links import CAPABILITIES, BadLink, Link, LinkKind
+from alumni.people.links import CAPABILITIES, BadLink, Link, LinkKind, LinkRefusal
 
 
 def request_change(alumnus: Alumnus, new_address: str) -> None:
@@ -76,7 +76,7 @@ def waiting_change(link: Link) -> AddressChange:
     """The change a confirmation link names, still waiting for it; else ``BadLink``."""
     change = _named_change(link)
     if change.confirmed_at is not None:
-        raise BadLink("revoked", link.alumnus)
+        raise BadLink(LinkRefusal.REVOKED, link.alumnus)
     return change
 
 
@@ -132,7 +132,7 @@ def undoable_change(link: Link) -> AddressChange:
         )
     )
     if change.confirmed_at is None or change.undone_at is not None or change.id != latest:
-        raise BadLink("revoked", link.alumnus)
+        raise BadLink(LinkRefusal.REVOKED, link.alumnus)
     return change
 
 
@@ -176,7 +176,7 @@ def _locked(link: Link) -> Alumnus:
     alumnus = link.alumnus
     db.session.refresh(alumnus, with_for_update=True)
     if alumnus.is_erased or alumnus.link_version != link.version:
-        raise BadLink("revoked")
+        raise BadLink(LinkRefusal.REVOKED)
     return alumnus
 
 
@@ -184,7 +184,7 @@ def _named_change(link: Link) -> AddressChange:
     change_id = link.extra[0] if link.extra else None
     change = db.session.get(AddressChange, change_id) if isinstance(change_id, int) else None
     if change is None or change.alumnus_id != link.alumnus.id:
-        raise BadLink("revoked", link.alumnus)
+        raise BadLink(LinkRefusal.REVOKED, link.alumnus)
     return change
 
 

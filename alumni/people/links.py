@@ -107,18 +107,29 @@ def max_age_seconds(kind: LinkKind) -> int:
     return int(CAPABILITIES[kind].lifetime(current_app.config).total_seconds())
 
 
-class BadLink(Exception):
-    """A link that cannot be used. ``expired`` and ``revoked`` links answer 410, the others
-    (tampered, cut short, of another kind) 400."""
+class LinkRefusal(StrEnum):
+    """Why a link was refused (I8); the friendly page says it in words."""
 
-    def __init__(self, reason: str, alumnus: Alumnus | None = None) -> None:
+    INVALID = "invalid"  # tampered, cut short, or of another kind: never ours for this page
+    EXPIRED = "expired"  # genuine, older than its lifetime
+    REVOKED = "revoked"  # genuine, but the person moved on: erased, a new address, used
+
+    @property
+    def status_code(self) -> int:
+        return 400 if self is LinkRefusal.INVALID else 410
+
+
+class BadLink(Exception):
+    """A link that cannot be used."""
+
+    def __init__(self, reason: LinkRefusal, alumnus: Alumnus | None = None) -> None:
         super().__init__(reason)
-        self.reason = reason  # "invalid", "expired" or "revoked"
+        self.reason = reason
         self.alumnus = alumnus
 
     @property
     def status_code(self) -> int:
-        return 400 if self.reason == "invalid" else 410
+        return self.reason.status_code
 
 
 @dataclass(frozen=True)
@@ -226,13 +237,13 @@ def read_token(kind: LinkKind, token: str) -> Link:
         payload = serializer.loads(token, max_age=max_age_seconds(kind))
     except SignatureExpired as expired:
         # The signature is genuine, so the payload is ours: use it to answer in their language.
-        alumnus = _find(_payload_or_none(serializer, expired))
-        raise BadLink("expired", alumnus if alumnus and not alumnus.is_erased else None) from None
+        alumnus = _on_file(_find(_payload_or_none(serializer, expired)))
+        raise BadLink(LinkRefusal.EXPIRED, alumnus) from None
     except (BadData, UnicodeError, ValueError):
-        raise BadLink("invalid") from None
-    alumnus = _find(payload)
-    if alumnus is None or alumnus.is_erased or alumnus.link_version != payload[1]:
-        raise BadLink("revoked", alumnus if alumnus and not alumnus.is_erased else None)
+        raise BadLink(LinkRefusal.INVALID) from None
+    alumnus = _on_file(_find(payload))
+    if alumnus is None or alumnus.link_version != payload[1]:
+        raise BadLink(LinkRefusal.REVOKED, alumnus)
     return Link(kind, alumnus, payload[1], tuple(payload[2:]))
 
 
@@ -241,16 +252,16 @@ def read_one_click(kind: LinkKind, token: str) -> Link | None:
     age and the person's link version since (RFC 8058: an old newsletter's opt-out still
     works). None when the person is no longer on file: there is nothing left to stop."""
     if not CAPABILITIES[kind].one_click:
-        raise BadLink("invalid")
+        raise BadLink(LinkRefusal.INVALID)
     try:
         payload = _serializer(kind).loads(token)
     except (BadData, UnicodeError, ValueError):
-        raise BadLink("invalid") from None
+        raise BadLink(LinkRefusal.INVALID) from None
     alumnus = _find(payload)
     if alumnus is None:
         if _well_formed(payload):
             return None
-        raise BadLink("invalid")
+        raise BadLink(LinkRefusal.INVALID)
     return None if alumnus.is_erased else Link(kind, alumnus, payload[1], tuple(payload[2:]))
 
 
@@ -278,6 +289,11 @@ def _well_formed(payload: object) -> bool:
         and isinstance(payload[0], str)
         and isinstance(payload[1], int)
     )
+
+
+def _on_file(alumnus: Alumnus | None) -> Alumnus | None:
+    """The person, unless erased: a refusal may then answer in their language."""
+    return None if alumnus is None or alumnus.is_erased else alumnus
 
 
 def _find(payload: object) -> Alumnus | None:

@@ -16,7 +16,6 @@ from email_validator import EmailNotValidError, validate_email
 from flask_babel import lazy_gettext as _l
 
 from alumni.models import Gender
-from alumni.refusal import Refusal
 
 MAX_NAME = 100
 MAX_PROGRAMME = 200
@@ -55,6 +54,19 @@ _PLAIN_EMAIL = re.compile(
 _DUTCH_PHONE = re.compile(r"(?:\+31|0031|0)([1-9][0-9]{8})", re.ASCII)
 _ISO_DATE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})", re.ASCII)
 _DUTCH_DATE = re.compile(r"([0-9]{2})([-/])([0-9]{2})\2([0-9]{4})", re.ASCII)
+
+
+class Refusal(ValueError):
+    """The one shape of a refused input: a stable code for scripts and tests, a message for
+    people (often a lazy translation: ``str()`` it when shown)."""
+
+    def __init__(self, code: str, message: object) -> None:
+        super().__init__(code)
+        self.code = code
+        self.message = message
+
+    def __str__(self) -> str:
+        return str(self.message)
 
 
 class InvalidValue(Refusal):

@@ -50,8 +50,11 @@ from alumni.models import (
     ConsentState,
     Delivery,
     DeliveryStatus,
+    FailReason,
+    SkipReason,
     Suppression,
     SuppressionReason,
+    WaitingReason,
     utcnow,
 )
 
@@ -101,18 +104,18 @@ PERSON_COLUMNS = (
 )
 
 
-def skip_reason(person: Person | None, suppressed: bool) -> str | None:
+def skip_reason(person: Person | None, suppressed: bool) -> SkipReason | None:
     """Why this person may not get the email now, or None: the one place that decides."""
     if person is None or person.status is AlumnusStatus.ERASED:
-        return "erased"
+        return SkipReason.ERASED
     if person.consent is not ConsentState.GRANTED:
-        return "no-consent"
+        return SkipReason.NO_CONSENT
     if person.paused_at is not None:
-        return "paused"
+        return SkipReason.PAUSED
     if not person.email:
-        return "no-address"
+        return SkipReason.NO_ADDRESS
     if suppressed:
-        return "suppressed"
+        return SkipReason.SUPPRESSED
     return None
 
 
@@ -237,14 +240,14 @@ class OneAtATimeCourier(Courier):
             self.claims.execute(
                 sa.update(Campaign)
                 .where(Campaign.id == campaign.id)
-                .values(waiting_reason="smtp-unavailable")
+                .values(waiting_reason=WaitingReason.SMTP_UNAVAILABLE)
             )
             raise
         except mail.PermanentFailure as failure:
             if failure.code in HARD_BOUNCE_CODES:
                 suppress_bounced(self.sends, email_suppression_key(email.to))
-            self._finish(delivery_id, DeliveryStatus.FAILED, f"smtp-{failure.code}")
-            self.tally["alumni_emails_failed", f"smtp-{failure.code}"] += 1
+            self._finish(delivery_id, DeliveryStatus.FAILED, FailReason.smtp(failure.code))
+            self.tally["alumni_emails_failed", FailReason.smtp(failure.code)] += 1
             return "failed"
         self._finish(delivery_id, DeliveryStatus.SENT, None)
         self.tally["alumni_emails_sent", campaign.purpose.value] += 1

@@ -47,7 +47,16 @@ from alumni.campaigns.couriers.base import (
 )
 from alumni.campaigns.throttle import most_at_once, throttle
 from alumni.core.hashing import email_suppression_key
-from alumni.models import Alumnus, Campaign, CampaignStatus, Delivery, DeliveryStatus, utcnow
+from alumni.models import (
+    Alumnus,
+    Campaign,
+    CampaignStatus,
+    Delivery,
+    DeliveryStatus,
+    FailReason,
+    WaitingReason,
+    utcnow,
+)
 from alumni.models.base import UTCDateTime
 
 # People per chunk: a withdrawal that arrives mid-chunk waits for at most this many emails.
@@ -148,7 +157,7 @@ class ChunkCourier(Courier):
                     self.claims.execute(
                         sa.update(Campaign)
                         .where(Campaign.id == self.campaign.id)
-                        .values(waiting_reason="smtp-unavailable")
+                        .values(waiting_reason=WaitingReason.SMTP_UNAVAILABLE)
                     )
                     raise
                 except mail.PermanentFailure as failure:
@@ -217,7 +226,7 @@ class ChunkCourier(Courier):
         return None if row is None else row[0] == CampaignStatus.SENDING
 
     def _refused(self, delivery_id: int, email: mail.Email, failure: mail.PermanentFailure) -> None:
-        reason = f"smtp-{failure.code}"
+        reason = FailReason.smtp(failure.code)
         if failure.code in HARD_BOUNCE_CODES:
             suppress_bounced(self.claims, email_suppression_key(email.to))
         self._record(delivery_id, DeliveryStatus.FAILED, reason)

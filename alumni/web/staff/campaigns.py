@@ -24,9 +24,8 @@ from alumni.accounts.staff import actor_of
 from alumni.campaigns import service
 from alumni.campaigns.audience import count_audience, programmes_known
 from alumni.campaigns.content import CampaignSnapshot, campaign_email, sample_recipient
-from alumni.campaigns.labels import STATUS_LABELS, reason_label
 from alumni.extensions import db
-from alumni.models import LOCAL_TIME, Campaign, CampaignStatus, Role
+from alumni.models import LOCAL_TIME, Campaign, CampaignStatus, Role, WaitingReason, reason_label
 from alumni.models.purpose import Purpose
 from alumni.opens import campaign_opens
 from alumni.web.staff import bp
@@ -41,7 +40,7 @@ officers_only = role_required(Role.OFFICER)
 
 @bp.app_template_global()
 def campaign_status_label(status: CampaignStatus) -> str:
-    return str(STATUS_LABELS[CampaignStatus(status)])
+    return CampaignStatus(status).label
 
 
 @bp.get("/campaigns")
@@ -168,8 +167,8 @@ def _progress(campaign: Campaign) -> dict[str, Any]:
         total=total,
         percent=percent,
     )
-    if campaign.waiting_reason == "smtp-unavailable":
-        text += " " + _("Waiting for the mail server; sending goes on by itself when it is back.")
+    if campaign.waiting_reason:
+        text += " " + WaitingReason(campaign.waiting_reason).label
     return {
         "status": str(campaign.status),
         "status_label": campaign_status_label(campaign.status),

@@ -24,13 +24,6 @@ from alumni.models import (
 )
 from alumni.models.purpose import Purpose
 
-STATUS_LABELS = {
-    AlumnusStatus.IMPORTED: _l("Imported, not invited yet"),
-    AlumnusStatus.INVITED: _l("Invited, no answer yet"),
-    AlumnusStatus.RESPONDED: _l("Answered the consent form"),
-    AlumnusStatus.ERASED: _l("Erased"),
-}
-
 
 @dataclass(frozen=True)
 class Section:

@@ -30,7 +30,6 @@ from alumni.models import (
 )
 from alumni.people import invitations
 from alumni.web.staff import bp
-from alumni.web.staff.dashboard import STATUS_LABELS
 from alumni.web.staff.forms import ActionForm, EraseForm, LookupForm
 
 
@@ -73,7 +72,7 @@ def alumnus(subject_id: str) -> str:
     return render_template(
         "staff/alumni/alumnus.html",
         person=person,
-        status=STATUS_LABELS[person.status],
+        status=person.status.label,
         choices=current_choices(person),
         since={consent.purpose: consent.changed_at for consent in person.consents},
         received=received or 0,

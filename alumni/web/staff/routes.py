@@ -24,7 +24,7 @@ from werkzeug.exceptions import HTTPException
 
 from alumni import audit
 from alumni.accounts import staff as accounts
-from alumni.accounts.access import ROLE_LABELS, SignedInStaff, may, role_required
+from alumni.accounts.access import SignedInStaff, may, role_required
 from alumni.extensions import db, limiter
 from alumni.models import Role, StaffUser
 from alumni.models.purpose import Purpose
@@ -70,7 +70,7 @@ def local_target(target: str | None) -> str | None:
 
 @bp.context_processor
 def staff_helpers() -> dict[str, Any]:
-    return {"role_label": lambda role: str(ROLE_LABELS[Role(role)]), "may": may}
+    return {"role_label": lambda role: Role(role).label, "may": may}
 
 
 @bp.after_request
@@ -103,7 +103,9 @@ def login() -> Any:
             target = local_target(request.args.get("next")) or url_for("staff.dashboard")
             return redirect(target, code=303)
         mark_refused()
-        if result.refusal == "inactive":  # said only to someone who knows the password
+        if (
+            result.refusal is accounts.LoginRefusal.INACTIVE
+        ):  # said only to someone who knows the password
             error = _("This account is switched off. Ask an administrator.")
         else:  # the same words for an unknown address: nobody learns who has an account
             error = _("The email address or the password is not correct.")
@@ -174,7 +176,6 @@ def dashboard_page() -> str:
     else:
         context["by_status"] = dashboard.alumni_by_status()
         context["by_purpose"] = dashboard.granted_by_purpose()
-        context["status_labels"] = dashboard.STATUS_LABELS
     return render_template("staff/dashboard.html", **context)
 
 
