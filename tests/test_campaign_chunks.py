@@ -114,7 +114,7 @@ def test_a_chunk_sends_to_each_once_and_leaves_no_claim_open(app, outbox, monkey
     assert len(groups) == (2 if db.engine.dialect.name == "postgresql" else 1)
 
 
-class TestTheChunkCourier:
+class TestThePostgresCourier:
     """PostgreSQL only: SQLite's courier sends one email at a time, its claims alone."""
 
     @pytest.fixture

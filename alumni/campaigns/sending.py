@@ -8,8 +8,7 @@ The pipeline, each step a job that carries ids:
    (rows in ``campaign_batches``) and queues a job per batch.
 3. ``send_batch`` reads the batch's recipients and hands them to a courier, which claims,
    checks under lock, sends and records: one email at a time on SQLite
-   (``alumni.campaigns.delivery``), a chunk of people at a time on PostgreSQL
-   (``alumni.campaigns.chunks``).
+   (``couriers.sqlite``), a chunk of people at a time on PostgreSQL (``couriers.postgres``).
 
 The database remembers what is left, not the queue: the tick queues again batches whose job
 was lost (a worker killed, Redis restarted) and finishes campaigns whose batches are done.
@@ -25,8 +24,9 @@ from flask import current_app
 
 from alumni.campaigns.audience import audience_ids
 from alumni.campaigns.content import CampaignSnapshot
-from alumni.campaigns.couriers.base import CampaignStopped, Courier, OneAtATimeCourier
-from alumni.campaigns.couriers.postgres import TRY_GROUP, ChunkCourier
+from alumni.campaigns.couriers.base import CampaignStopped, Courier
+from alumni.campaigns.couriers.postgres import TRY_GROUP, PostgresCourier
+from alumni.campaigns.couriers.sqlite import SQLiteCourier
 from alumni.campaigns.service import requeue_pending_batches
 from alumni.core.jobs import Job, enqueue_after_commit
 from alumni.core.metrics import count_many
@@ -252,8 +252,8 @@ def send_batch(batch_id: int) -> str:
 def courier_for(campaign: CampaignSnapshot) -> Courier:
     """One email at a time on SQLite; on PostgreSQL, with row locks, a chunk at a time."""
     if db.engine.dialect.name == "postgresql":
-        return ChunkCourier(campaign)
-    return OneAtATimeCourier(campaign)
+        return PostgresCourier(campaign)
+    return SQLiteCourier(campaign)
 
 
 def settled(campaign_id: int, alumnus_ids: list[int]) -> bool:

@@ -208,7 +208,7 @@ def _erase(
     if db.session.get_bind().dialect.name == "postgresql":
         # The person first: a sender holds the person while it hands the email over, and
         # records the delivery after. Should an erasure hold that delivery while it waits for
-        # the person, the two would wait for each other unseen (alumni.campaigns.chunks).
+        # the person, the two would wait for each other unseen (alumni.campaigns.couriers.postgres).
         alumnus = _locked(alumnus_id)
         _end_deliveries(alumnus_id, now)
     else:

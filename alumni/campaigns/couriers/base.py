@@ -10,10 +10,10 @@ Two couriers, one per database, keep the same promises:
 - at most one email per worker thread is ever handed over and not yet recorded: it is the one
   a crash can leave in doubt, and it is never sent again.
 
-``OneAtATimeCourier`` (SQLite) does this one email at a time: the claim in its own transaction,
-then one transaction that takes the database's write lock, reads, sends and records.
-``ChunkCourier`` (PostgreSQL, ``alumni.campaigns.chunks``) claims and locks a chunk of people
-at once and records each email durably before the next one leaves.
+``SQLiteCourier`` (``couriers.sqlite``) does this one email at a time: the claim in its own
+transaction, then one transaction that takes the database's write lock, reads, sends and
+records. ``PostgresCourier`` (``couriers.postgres``) claims and locks a chunk of people at once
+and records each email durably before the next one leaves. This module holds what they share.
 
 Suppression is looked up once per batch: erasure and withdrawal end the consent in the same
 transaction that suppresses the address, so the check under lock covers them; an address that
@@ -36,10 +36,8 @@ from sqlalchemy.engine import Connection
 
 from alumni import mail, opens
 from alumni.campaigns.content import CampaignSnapshot, Personaliser
-from alumni.campaigns.throttle import throttle
 from alumni.consent.suppression import suppression_keys
 from alumni.core.bulk import among
-from alumni.core.hashing import email_suppression_key
 from alumni.extensions import db
 from alumni.models import (
     Alumnus,
@@ -50,11 +48,9 @@ from alumni.models import (
     ConsentState,
     Delivery,
     DeliveryStatus,
-    FailReason,
     SkipReason,
     Suppression,
     SuppressionReason,
-    WaitingReason,
     utcnow,
 )
 
@@ -195,75 +191,6 @@ class Courier:
         (by another job on the same batch). Raises ``TemporaryFailure`` (nothing handed over
         is left claimed: retry later) and ``CampaignStopped``."""
         raise NotImplementedError
-
-
-class OneAtATimeCourier(Courier):
-    """One email at a time: the claim in its own transaction, then one transaction that takes
-    the write lock, reads, sends and records (SQLite, which has one writer at a time)."""
-
-    def deliver_all(self, alumnus_ids: Sequence[int]) -> list[int]:
-        return [i for i in alumnus_ids if self.deliver(i) == "claimed-before"]
-
-    def deliver(self, alumnus_id: int) -> str:
-        """Claim, check under lock, send, record.
-
-        Returns "sent", "failed", "claimed-before", "claim-lost" or the reason of a skip;
-        raises ``TemporaryFailure`` (nothing recorded, retry later) and ``CampaignStopped``.
-        """
-        campaign = self.campaign
-        throttle().wait()  # before any lock: the wait may be long, a withdrawal must not wait
-        delivery_id = claim(self.claims, campaign.id, alumnus_id)
-        if delivery_id is None:
-            return "claimed-before"
-        try:
-            began, person = self._begin_and_read(delivery_id, alumnus_id)
-            if not began:
-                return "claim-lost"
-            reason = skip_reason(person, person is not None and self._is_suppressed(person))
-            if reason is None:
-                assert person is not None
-                email = self.email_for(person)
-        except BaseException:
-            # Nothing has left: give the slot back so that the person is mailed later.
-            self.sends.rollback()
-            unclaim(self.claims, delivery_id)
-            raise
-        if reason is not None:
-            self._finish(delivery_id, DeliveryStatus.SKIPPED, reason)
-            self.tally["alumni_emails_skipped", reason] += 1
-            return reason
-        try:
-            mail.send(email)
-        except mail.TemporaryFailure:
-            self.sends.rollback()
-            unclaim(self.claims, delivery_id)
-            self.claims.execute(
-                sa.update(Campaign)
-                .where(Campaign.id == campaign.id)
-                .values(waiting_reason=WaitingReason.SMTP_UNAVAILABLE)
-            )
-            raise
-        except mail.PermanentFailure as failure:
-            if failure.code in HARD_BOUNCE_CODES:
-                suppress_bounced(self.sends, email_suppression_key(email.to))
-            self._finish(delivery_id, DeliveryStatus.FAILED, FailReason.smtp(failure.code))
-            self.tally["alumni_emails_failed", FailReason.smtp(failure.code)] += 1
-            return "failed"
-        self._finish(delivery_id, DeliveryStatus.SENT, None)
-        self.tally["alumni_emails_sent", campaign.purpose.value] += 1
-        return "sent"
-
-    def _begin_and_read(self, delivery_id: int, alumnus_id: int) -> tuple[bool, Person | None]:
-        """Open the send transaction: lock and read the person with their consent (None: no
-        such person). False first when the tick ended the claim; raises ``CampaignStopped``."""
-        if not begin_send(self.sends, self.campaign.id, delivery_id):
-            return False, None
-        return True, read_locked(self.sends, alumnus_id, self.campaign)
-
-    def _finish(self, delivery_id: int, status: DeliveryStatus, reason: str | None) -> None:
-        """Record the outcome and end the send transaction, which releases the lock."""
-        finish(self.sends, delivery_id, status, reason)
-        self.sends.commit()
 
 
 # The statements of every email, built once: building them per email costs more than running

@@ -109,7 +109,7 @@ def _naive_utc() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
-class ChunkCourier(Courier):
+class PostgresCourier(Courier):
     """Delivers one campaign's emails on one worker thread, a chunk of people at a time.
 
     ``claims`` is the autocommit connection (claims, records, give-backs), ``_records`` a
