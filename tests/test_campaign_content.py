@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 import pytest
 
 from alumni.campaigns.content import CampaignSnapshot, Recipient, campaign_email, render_body
+from alumni.mail.compose import render_email
 from alumni.models.purpose import Purpose
-from alumni.people.emails import render_email
 
 BODY = "Kom naar de **reünie** op 12 juni.\n\n- rondleiding\n- buffet\n\n[Aanmelden](https://school.example/r?a=1&b=2)"
 

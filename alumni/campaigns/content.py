@@ -20,9 +20,9 @@ from markdown_it import MarkdownIt
 from markupsafe import escape
 
 from alumni.mail import Email
+from alumni.mail.compose import one_click_headers, render_email
 from alumni.models import LOCAL_TIME, Campaign
 from alumni.models.purpose import Purpose
-from alumni.people.emails import one_click_headers, render_email
 from alumni.people.links import LinkHolder, LinkKind, LinkMaker
 
 _markdown = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})

@@ -1,52 +1,18 @@
-"""Each email is a function that returns its content, rendered from
-``templates/email/<name>/{subject.txt,body.txt,body.html}`` in the recipient's language."""
+"""The emails to a person about their record: the invitation, a fresh link, and the three of
+an address change. Each is a function that returns its content (``alumni.mail.compose``)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import timedelta
-from typing import Any
-from urllib.parse import quote
 
-import css_inline
 from babel import dates as babel_dates
-from flask import current_app, render_template
-from flask_babel import force_locale
+from flask import current_app
 
 from alumni.mail import Email
+from alumni.mail.compose import one_click_headers, render_email
 from alumni.models import LOCAL_TIME, AddressChange, Alumnus
 from alumni.models.purpose import Purpose
 from alumni.people.links import CAPABILITIES, LinkKind, link_url, link_url_for_token, make_token
-
-_inliner = css_inline.CSSInliner(load_remote_stylesheets=False)
-
-
-def render_email(
-    template: str,
-    *,
-    to: str,
-    locale: str,
-    headers: Mapping[str, str] | None = None,
-    **context: Any,
-) -> Email:
-    context.setdefault("organisation", current_app.config["ORGANISATION_NAME"])
-    context.setdefault("privacy_contact", current_app.config["PRIVACY_CONTACT"])
-    with force_locale(locale):
-        subject = render_template(f"email/{template}/subject.txt", **context).strip()
-        text = render_template(f"email/{template}/body.txt", **context)
-        html = _inliner.inline(render_template(f"email/{template}/body.html", **context))
-    return Email(to=to, subject=subject, text=text, html=html, headers=dict(headers or {}))
-
-
-def one_click_headers(url: str, token: str) -> dict[str, str]:
-    """RFC 8058 and RFC 2369: the opt-out a mail client offers, over https and by mail."""
-    mailto = current_app.config["UNSUBSCRIBE_MAILTO"]
-    subject = "unsubscribe%20" + quote(token)  # a token is URL-safe: quoting is quick
-    return {
-        "List-Unsubscribe": f"<{url}>, <mailto:{mailto}?subject={subject}>",
-        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-        "List-Id": current_app.config["LIST_ID"],
-    }
 
 
 def invitation(alumnus: Alumnus) -> Email:
