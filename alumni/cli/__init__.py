@@ -1,184 +1,19 @@
-"""Command line: ``flask --app wsgi COMMAND`` or the ``alumni`` console script."""
+"""Command line: ``flask --app wsgi COMMAND`` or the ``alumni`` console script. Every group
+of commands is a module here: graduates (import, invite, demo), staff, erasure, retention,
+workers (worker, scheduler). A command is an adapter: it calls the domain and commits."""
 
 from __future__ import annotations
 
-import signal
-import sys
-import threading
-from pathlib import Path
-
-import click
-from flask import Flask, current_app
+from flask import Flask
 from flask.cli import FlaskGroup
-from flask_babel import gettext as _
-
-from alumni.extensions import db
-from alumni.people import demo as demo_data
-from alumni.people import importer, invitations
-
-
-def finish_queued_work() -> bool:
-    """Embedded mode has no separate worker: finish what this command queued before exiting.
-
-    Returns False when some work was still waiting to be retried (an unreachable mail server).
-    """
-    grace_ms = int(current_app.config["RETRY_GRACE_SECONDS"] * 1000)
-    done = current_app.extensions["dramatiq"].finish_queued_work(grace_ms)
-    current_app.extensions["mail"].close_all()
-    return done
-
-
-@click.command("import")
-@click.argument("csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--quiet", is_flag=True, help="Print only rejected rows and the summary.")
-def import_command(csv_file: Path, quiet: bool) -> None:
-    """Import graduates from a CSV file (UTF-8, ';' or ',')."""
-
-    def show(row: importer.RowOutcome) -> None:
-        if row.outcome == "rejected":
-            click.echo(
-                _(
-                    "line %(line)d: rejected (%(code)s): %(reason)s",
-                    line=row.line,
-                    code=row.code,
-                    reason=row.message,
-                )
-            )
-        elif not quiet:
-            click.echo(
-                _(
-                    "line %(line)d: %(outcome)s",
-                    line=row.line,
-                    outcome=importer.OUTCOME_LABELS[row.outcome],
-                )
-            )
-
-    try:
-        report = importer.import_graduates(csv_file.read_bytes(), on_row=show)
-    except importer.ImportFileError as error:
-        click.echo(_("Nothing imported: %(reason)s", reason=error.message), err=True)
-        sys.exit(1)
-    counts = report.counts
-    click.echo(
-        _(
-            "Rows read: %(rows)d. Added: %(added)d, updated: %(updated)d, "
-            "unchanged: %(unchanged)d, kept as the graduate corrected them: %(kept)d, "
-            "rejected: %(rejected)d.",
-            rows=report.rows,
-            added=counts["added"],
-            updated=counts["updated"],
-            unchanged=counts["unchanged"],
-            kept=counts["kept"],
-            rejected=counts["rejected"],
-        )
-    )
-
-
-@click.command("invite")
-@click.option("--cohort", type=int, help="Only graduates of this graduation year.")
-def invite_command(cohort: int | None) -> None:
-    """Queue invitation emails to imported graduates who have not been invited."""
-    ids = invitations.invite_graduates(cohort)
-    click.echo(_("Invitations queued: %(count)d.", count=len(ids)))
-    if current_app.extensions["dramatiq"].in_process is None or not ids:
-        return  # the workers send them
-    finish_queued_work()
-    unsent = invitations.count_unsent(ids)
-    click.echo(_("Sent: %(sent)d. Not sent: %(unsent)d.", sent=len(ids) - unsent, unsent=unsent))
-    if unsent:
-        message = _(
-            "The mail server could not take every invitation. Nothing is lost: "
-            "run %(command)s again later to send the rest.",
-            command="invite",
-        )
-        click.echo(message, err=True)
-        sys.exit(2)
-
-
-@click.command("demo")
-@click.option("--if-empty", is_flag=True, help="Load nothing when graduates exist already.")
-def demo_command(if_empty: bool) -> None:
-    """Fill the database with demo graduates, invite them, make a demo officer account, and
-    print its login (also when the data was there already)."""
-    if if_empty and demo_data.has_graduates():
-        click.echo(_("The database has graduates already: no demo data loaded."))
-    else:
-        count = demo_data.load()
-        ids = invitations.invite_graduates(actor="demo")
-        finish_queued_work()
-        click.echo(
-            _(
-                "Demo graduates loaded: %(count)d; invited: %(invited)d. "
-                "The invitations are in %(url)s",
-                count=count,
-                invited=len(ids),
-                url=current_app.config["BASE_URL"] + "/dev/outbox",
-            )
-        )
-        demo_data.create_officer()
-        db.session.commit()
-    show_demo_login()
-
-
-def show_demo_login() -> None:
-    """On the terminal only, never in a log: the password is the demo's, for its operator."""
-    login = demo_data.saved_login()
-    if login is None:
-        command = "flask --app wsgi staff create EMAIL --role officer"
-        click.echo(
-            _("No demo staff login. Make a staff account with: %(command)s", command=command)
-        )
-        return
-    url = current_app.config["BASE_URL"] + "/staff/login"
-    click.echo(_("Log in as a demo alumni officer at %(url)s", url=url))
-    click.echo(f"  {_('Email address')}: {login.email}")
-    click.echo(f"  {_('Password')}: {login.password}")
-    click.echo(
-        _(
-            "This account is for the demo only; its password is kept in %(path)s.",
-            path=demo_data.login_file(),
-        )
-    )
-
-
-@click.command("worker")
-@click.option("--processes", default=2, show_default=True)
-@click.option("--threads", default=4, show_default=True)
-def worker_command(processes: int, threads: int) -> None:
-    """Run the dramatiq worker processes (needs REDIS_URL)."""
-    if not current_app.config["REDIS_URL"]:
-        click.echo(_("REDIS_URL is not set: the web process does the work itself."), err=True)
-        sys.exit(1)
-    from dramatiq.cli import main as dramatiq_main
-
-    sys.argv = [
-        "dramatiq",
-        "worker.tasks",
-        "--processes",
-        str(processes),
-        "--threads",
-        str(threads),
-    ]
-    sys.exit(dramatiq_main())
-
-
-@click.command("scheduler")
-def scheduler_command() -> None:
-    """Run the scheduler: start due campaigns, queue again work lost by a crash, and move
-    open counts from Redis into the database."""
-    from worker import scheduler
-
-    stop = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stop.set())
-    seconds = current_app.config["TICK_SECONDS"]
-    click.echo(_("Scheduler running: a tick every %(seconds)s seconds.", seconds=seconds))
-    scheduler.run(current_app._get_current_object(), stop)  # type: ignore[attr-defined]
 
 
 def init_app(app: Flask) -> None:
-    from alumni.cli.erasure import erasure_group, retention_group
+    from alumni.cli.erasure import erasure_group
+    from alumni.cli.graduates import demo_command, import_command, invite_command
+    from alumni.cli.retention import retention_group
     from alumni.cli.staff import staff_group
+    from alumni.cli.workers import scheduler_command, worker_command
 
     commands = (
         import_command,
