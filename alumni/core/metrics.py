@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 from flask import Flask, current_app
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -80,11 +80,15 @@ def count_many(tally: Counter[tuple[str, ...]]) -> None:
         store.add(SEPARATOR.join(key), amount)
 
 
-class Collector:
-    """Reads the shared counts and the queue depth at scrape time."""
+Gauges = Callable[[], Iterator[Metric]]
 
-    def __init__(self, app: Flask) -> None:
+
+class Collector:
+    """Reads the shared counts, the queue depth and the given ``gauges`` at scrape time."""
+
+    def __init__(self, app: Flask, gauges: Iterable[Gauges] = ()) -> None:
         self.app = app
+        self.gauges = tuple(gauges)
 
     def collect(self) -> Iterator[Metric]:
         families = {
@@ -100,26 +104,5 @@ class Collector:
         for queue, size in self.app.extensions["dramatiq"].queue_depths().items():
             depth.add_metric([queue], size)
         yield depth
-        yield from erasure_gauges()
-
-
-def erasure_gauges() -> Iterator[Metric]:
-    """Erasures not done yet (alert when it stays above 0), and how far the database is behind
-    the erasure ledger (above 0 after a restore, until the replay has run)."""
-    from alumni.erasure import pending_requests
-    from alumni.erasure.position import bytes_behind
-    from alumni.extensions import db
-
-    try:
-        pending, behind = pending_requests(), bytes_behind()
-    except Exception:  # the database is down: /healthz says so, the counters still count
-        db.session.rollback()
-        return
-    yield GaugeMetricFamily(
-        "alumni_erasures_pending", "Erasure requests not carried out yet", value=pending
-    )
-    yield GaugeMetricFamily(
-        "alumni_erasure_ledger_behind_bytes",
-        "Bytes of the erasure ledger the database has not applied",
-        value=behind,
-    )
+        for gauges in self.gauges:
+            yield from gauges()

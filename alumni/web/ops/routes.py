@@ -6,6 +6,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from alumni.core.metrics import Collector
+from alumni.erasure.gauges import erasure_gauges
 from alumni.extensions import csrf, db
 from alumni.web.ops import bp
 
@@ -41,5 +42,6 @@ def _ping_broker() -> None:
 @bp.get("/metrics")
 def metrics() -> Response:
     registry = CollectorRegistry()
-    registry.register(Collector(current_app._get_current_object()))  # type: ignore[attr-defined]
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    registry.register(Collector(app, gauges=(erasure_gauges,)))
     return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)
