@@ -14,12 +14,12 @@ ROOT = Path(__file__).resolve().parent.parent
 def create_app(config: Mapping[str, Any] | None = None, instance_path: str | None = None) -> Flask:
     """Build the app; ``config`` overrides what the environment says (tests use it)."""
     from alumni import cli, mail, opens
-    from alumni.accounts import access as staff_access
     from alumni.config import load_config
     from alumni.core import i18n, metrics
     from alumni.extensions import csrf, db, limiter, migrate
     from alumni.opens import pixel as tracking
     from alumni.web import request_size, security
+    from alumni.web.staff import session as staff_session
 
     app = Flask(
         __name__,
@@ -41,7 +41,7 @@ def create_app(config: Mapping[str, Any] | None = None, instance_path: str | Non
     limiter.init_app(app)
     i18n.init_app(app)
     security.init_app(app)
-    staff_access.init_app(app)
+    staff_session.init_app(app)
     mail.init_app(app)
     metrics.init_app(app)
     opens.init_app(app)

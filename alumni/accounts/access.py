@@ -1,97 +1,21 @@
-"""Who may do what: staff sessions (Flask-Login), roles on pages, and bearer tokens for the API.
+"""Who may do what: the roles, and the staff member behind an API bearer token.
 
-Roles (PRODUCT.md): ``admin`` may do everything; ``officer`` works with alumni and campaigns;
-``researcher`` gets only the export of alumni who consent to research.
+Roles (``docs/product.md``): ``admin`` may do everything; ``officer`` works with alumni and
+campaigns; ``researcher`` gets only the export of alumni who consent to research. The staff
+pages' sessions and their role check are in ``alumni.web.staff.session``.
 """
 
 from __future__ import annotations
 
-import hmac
-from collections.abc import Callable
-from functools import wraps
-from typing import Any, TypeVar
-
-from flask import Flask, abort
-from flask_babel import lazy_gettext as _l
-from flask_login import UserMixin, current_user
-
 from alumni.accounts.api_tokens import authenticate_token
-from alumni.extensions import db, login_manager
 from alumni.models import Role, StaffUser
 
-__all__ = [
-    "SignedInStaff",
-    "authenticate_bearer",
-    "authenticate_token",
-    "init_app",
-    "may",
-    "role_required",
-]
-
-
-View = TypeVar("View", bound=Callable[..., Any])
-
-
-class SignedInStaff(UserMixin):
-    """The logged-in staff member as Flask-Login sees them; reads pass through to the account.
-
-    The session id is ``ID:SESSION_TOKEN``, so a new ``session_token`` ends every session.
-    """
-
-    def __init__(self, staff: StaffUser) -> None:
-        self.staff = staff
-
-    def get_id(self) -> str:
-        return f"{self.staff.id}:{self.staff.session_token}"
-
-    @property
-    def is_active(self) -> bool:
-        return self.staff.active
-
-    def __getattr__(self, name: str) -> Any:
-        if name == "staff":  # not set yet (copy, unpickling): no endless recursion
-            raise AttributeError(name)
-        return getattr(self.staff, name)
-
-
-def load_session_user(session_id: str) -> SignedInStaff | None:
-    """Flask-Login's user loader: a stale session token or an inactive account is refused."""
-    staff_id, _, token = session_id.partition(":")
-    if not staff_id.isdigit() or not token:
-        return None
-    staff = db.session.get(StaffUser, int(staff_id))
-    if staff is None or not staff.active:
-        return None
-    if not hmac.compare_digest(staff.session_token.encode(), token.encode()):
-        return None
-    return SignedInStaff(staff)
+__all__ = ["authenticate_bearer", "authenticate_token", "may"]
 
 
 def may(staff: StaffUser, *roles: Role) -> bool:
     """Whether ``staff`` has one of ``roles`` (no roles: any staff member); admin may all."""
     return not roles or staff.role is Role.ADMIN or staff.role in roles
-
-
-def role_required(*roles: Role) -> Callable[[View], View]:
-    """Pages: anonymous visitors go to the login page, a staff member without the role gets 403.
-
-    ``role_required()`` lets in every logged-in staff member.
-    """
-    allowed = tuple(Role(role) for role in roles)
-
-    def decorator(view: View) -> View:
-        @wraps(view)
-        def guarded(*args: Any, **kwargs: Any) -> Any:
-            if not current_user.is_authenticated:
-                return login_manager.unauthorized()
-            if not may(current_user.staff, *allowed):
-                abort(403)
-            return view(*args, **kwargs)
-
-        guarded.allowed_roles = allowed  # type: ignore[attr-defined]
-        return guarded  # type: ignore[return-value]
-
-    return decorator
 
 
 def authenticate_bearer(authorization: str | None) -> StaffUser | None:
@@ -103,13 +27,3 @@ def authenticate_bearer(authorization: str | None) -> StaffUser | None:
     if scheme.lower() != "bearer":
         return None
     return authenticate_token(raw.strip())
-
-
-def init_app(app: Flask) -> None:
-    login_manager.init_app(app)
-    login_manager.login_view = "staff.login"
-    login_manager.login_message = _l("Please log in to see this page.")
-    login_manager.login_message_category = "info"
-    # The message is a lazy string: make it a plain one before it goes into the session.
-    login_manager.localize_callback = str
-    login_manager.user_loader(load_session_user)

@@ -11,7 +11,7 @@ from typing import TypeVar
 
 from flask import current_app, g, request
 
-from alumni.accounts.access import authenticate_token
+from alumni.accounts.api_tokens import authenticate_token
 from alumni.models import Role, StaffUser
 from alumni.web.api import bp
 from alumni.web.api.errors import ApiError

@@ -8,11 +8,11 @@ from flask_babel import lazy_gettext as _l
 from wtforms import SelectChoice
 
 from alumni import audit
-from alumni.accounts.access import role_required
 from alumni.extensions import db
 from alumni.models import Role, StaffUser
 from alumni.web.staff import bp
 from alumni.web.staff.forms import AuditFilterForm
+from alumni.web.staff.session import role_required
 
 PER_PAGE = 50
 ACTOR_LABELS = {

@@ -19,7 +19,6 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from alumni import audit, mail
-from alumni.accounts.access import role_required
 from alumni.accounts.staff import actor_of
 from alumni.campaigns import service
 from alumni.campaigns.audience import count_audience, programmes_known
@@ -30,6 +29,7 @@ from alumni.models.purpose import Purpose
 from alumni.opens import campaign_opens
 from alumni.web.staff import bp
 from alumni.web.staff.forms import ActionForm, CampaignForm, ScheduleForm, format_years, parse_years
+from alumni.web.staff.session import role_required
 
 PER_PAGE = 20
 # While these run, the page shows a progress bar that keeps itself up to date.

@@ -13,12 +13,13 @@ from flask_babel import ngettext
 from flask_login import current_user
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from alumni.accounts.access import may, role_required
+from alumni.accounts.access import may
 from alumni.accounts.staff import actor_of
 from alumni.models import Role
 from alumni.people import importer, invitations
 from alumni.web.staff import bp
 from alumni.web.staff.forms import ImportForm, InviteForm
+from alumni.web.staff.session import role_required
 
 # About 45,000 rows of a school's export: a few seconds of work inside one request. Larger
 # files are for the `import` command on the server (or split into several files).

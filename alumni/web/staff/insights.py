@@ -16,13 +16,13 @@ from flask_babel import format_datetime
 from flask_babel import lazy_gettext as _l
 
 from alumni import opens
-from alumni.accounts.access import role_required
 from alumni.core.timeline import Step, Timeline
 from alumni.extensions import db
 from alumni.models import Campaign, ConsentState, Role
 from alumni.opens.report import TOTAL, UNIQUE
 from alumni.web.staff import bp, dashboard
 from alumni.web.staff.charts import BarChart, bar_chart
+from alumni.web.staff.session import role_required
 
 CAMPAIGNS_PER_PAGE = 20
 # How a period is named on the axis and in the table (Unicode date patterns).

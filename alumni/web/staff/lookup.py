@@ -13,7 +13,6 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from alumni import audit
-from alumni.accounts.access import role_required
 from alumni.accounts.staff import actor_of
 from alumni.consent.decisions import current_choices
 from alumni.consent.suppression import is_address_suppressed
@@ -31,6 +30,7 @@ from alumni.models import (
 from alumni.people import invitations
 from alumni.web.staff import bp
 from alumni.web.staff.forms import ActionForm, EraseForm, LookupForm
+from alumni.web.staff.session import role_required
 
 
 @bp.route("/alumni", methods=["GET", "POST"], endpoint="alumni")

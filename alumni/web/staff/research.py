@@ -6,13 +6,13 @@ from flask import Response, abort, render_template, stream_with_context
 from flask_login import current_user
 
 from alumni import audit
-from alumni.accounts.access import role_required
 from alumni.accounts.staff import actor_of
 from alumni.extensions import db
 from alumni.models import Role, utcnow
 from alumni.people import research
 from alumni.web.staff import bp
 from alumni.web.staff.forms import ActionForm
+from alumni.web.staff.session import role_required
 
 
 @bp.get("/research-export")

@@ -24,12 +24,13 @@ from werkzeug.exceptions import HTTPException
 
 from alumni import audit
 from alumni.accounts import staff as accounts
-from alumni.accounts.access import SignedInStaff, may, role_required
+from alumni.accounts.access import may
 from alumni.extensions import db, limiter
 from alumni.models import Role, StaffUser
 from alumni.models.purpose import Purpose
 from alumni.web.staff import bp, dashboard
 from alumni.web.staff.forms import LoginForm, PasswordForm
+from alumni.web.staff.session import SignedInStaff, role_required
 
 # Kept in the WSGI environ, which lives exactly as long as the request.
 REFUSED = "alumni.credentials_refused"
