@@ -64,11 +64,14 @@ def clean_send_at(send_at: datetime | None) -> datetime:
     return max(send_at.astimezone(UTC), now)
 
 
-def get_for_update(campaign_id: int) -> Campaign | None:
-    """The campaign, locked until the commit: load it this way before changing its status."""
-    return db.session.scalar(
-        sa.select(Campaign).where(Campaign.id == campaign_id).with_for_update()
-    )
+def find_campaign(campaign_id: int, *, for_update: bool = False) -> Campaign | None:
+    """The campaign as the database has it now. ``for_update``: locked until the commit, as
+    every change of its status must be, so that the scheduler's tick, which starts due
+    campaigns, cannot interleave with the change (the API and the staff pages alike)."""
+    query = sa.select(Campaign).where(Campaign.id == campaign_id)
+    if for_update:
+        query = query.with_for_update()
+    return db.session.scalar(query.execution_options(populate_existing=True))
 
 
 def create_campaign(

@@ -98,18 +98,14 @@ def audience() -> Response:
 
 
 def _campaign(campaign_id: int, *, for_update: bool = False) -> Campaign:
-    query = sa.select(Campaign).where(Campaign.id == campaign_id)
-    if for_update:
-        query = query.with_for_update()
-    campaign = db.session.scalar(query)
+    campaign = service.find_campaign(campaign_id, for_update=for_update)
     if campaign is None:
         raise ApiError(404, f"there is no campaign {campaign_id}")
     return campaign
 
 
 def _change(campaign_id: int, change: Callable[[Campaign], None]) -> Response:
-    """A state change under the campaign's row lock, so that the scheduler's tick, which
-    starts due campaigns, cannot interleave with it."""
+    """A state change under the campaign's row lock (``service.find_campaign``)."""
     campaign = _campaign(campaign_id, for_update=True)
     change(campaign)
     db.session.commit()

@@ -319,10 +319,7 @@ def _change(campaign: Campaign, change: Callable[[], None], done: str) -> Respon
 
 
 def _campaign(campaign_id: int, *, for_update: bool = False) -> Campaign:
-    query = sa.select(Campaign).where(Campaign.id == campaign_id)
-    if for_update:
-        query = query.with_for_update()
-    campaign = db.session.scalar(query.execution_options(populate_existing=True))
+    campaign = service.find_campaign(campaign_id, for_update=for_update)
     if campaign is None:
         abort(404)
     return campaign
