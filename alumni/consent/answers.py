@@ -13,20 +13,18 @@ from typing import Any
 from alumni import audit
 from alumni.consent.decisions import granted_purposes, record_choices
 from alumni.erasure import is_being_erased, request_erasure
-from alumni.models import Alumnus, AlumnusStatus, EvidenceChannel, SuppressionReason, utcnow
+from alumni.models import (
+    PERSONAL_FIELDS,
+    Alumnus,
+    AlumnusStatus,
+    EvidenceChannel,
+    SuppressionReason,
+    utcnow,
+)
 from alumni.models.purpose import Purpose
 
-# The email address is not among them: a new one waits for its owner (``alumni.addresses``).
-CORRECTABLE_FIELDS = (
-    "first_name",
-    "last_name",
-    "preferred_name",
-    "phone",
-    "gender",
-    "date_of_birth",
-    "programme",
-    "graduation_year",
-)
+# The email address is not among them: a new one waits for its owner (``people.addresses``).
+CORRECTABLE_FIELDS = tuple(field for field in PERSONAL_FIELDS if field != "email")
 
 
 def answer_invitation(

@@ -64,11 +64,11 @@ PERSONAL_FIELDS = (
     "first_name",
     "last_name",
     "preferred_name",
-    "programme",
-    "phone",
     "email",
+    "phone",
     "gender",
     "date_of_birth",
+    "programme",
     "graduation_year",
 )
 

@@ -23,7 +23,7 @@ from alumni.consent.suppression import suppressed_among
 from alumni.core.bulk import among
 from alumni.core.hashing import email_suppression_key, student_key, student_suppression_key
 from alumni.extensions import db
-from alumni.models import Alumnus, AlumnusStatus, utcnow
+from alumni.models import PERSONAL_FIELDS, Alumnus, AlumnusStatus, utcnow
 from alumni.models.alumnus import new_subject_id
 from alumni.people.validation import (
     InvalidValue,
@@ -36,34 +36,13 @@ from alumni.people.validation import (
     parse_programme,
 )
 
-COLUMNS = (
-    "student_number",
-    "first_name",
-    "last_name",
-    "preferred_name",
-    "email",
-    "phone",
-    "gender",
-    "date_of_birth",
-    "programme",
-    "graduation_year",
-)
+# The file's columns: the student number, then the personal fields in their order.
+COLUMNS = ("student_number", *PERSONAL_FIELDS)
 OPTIONAL_COLUMNS = ("language",)
 LANGUAGES = ("nl", "en")
 BATCH = 5000  # rows per transaction: fewer commits, and index pages shared by more rows
 # Fields an import may set; the alumnus's own corrections win once they have answered.
-IMPORTED_FIELDS = (
-    "first_name",
-    "last_name",
-    "preferred_name",
-    "programme",
-    "phone",
-    "email",
-    "gender",
-    "date_of_birth",
-    "graduation_year",
-    "locale",
-)
+IMPORTED_FIELDS = (*PERSONAL_FIELDS, "locale")
 
 
 class ImportFileError(Exception):

@@ -19,7 +19,7 @@ from wtforms import (
 )
 from wtforms.validators import InputRequired, ValidationError
 
-from alumni.models import Gender
+from alumni.models import PERSONAL_FIELDS, Gender
 from alumni.models.alumnus import GENDER_LABELS
 from alumni.models.purpose import Purpose
 from alumni.people import validation
@@ -97,17 +97,7 @@ class PersonalDataFields:
         _l("Graduation year"), validators=[parsed_by(validation.parse_graduation_year)]
     )
 
-    FIELD_NAMES = (
-        "first_name",
-        "last_name",
-        "preferred_name",
-        "email",
-        "phone",
-        "gender",
-        "date_of_birth",
-        "programme",
-        "graduation_year",
-    )
+    FIELD_NAMES = PERSONAL_FIELDS
 
     def fill_from(self, alumnus: Any) -> None:
         for name in self.FIELD_NAMES:
