@@ -13,13 +13,11 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def create_app(config: Mapping[str, Any] | None = None, instance_path: str | None = None) -> Flask:
     """Build the app; ``config`` overrides what the environment says (tests use it)."""
-    from alumni import cli, mail, opens
+    from alumni import cli, mail, opens, web
     from alumni.config import load_config
     from alumni.core import i18n, metrics
-    from alumni.extensions import csrf, db, limiter, migrate
-    from alumni.opens import pixel as tracking
-    from alumni.web import request_size, security
-    from alumni.web.staff import session as staff_session
+    from alumni.extensions import db, migrate
+    from alumni.opens import pixel
 
     app = Flask(
         __name__,
@@ -36,12 +34,8 @@ def create_app(config: Mapping[str, Any] | None = None, instance_path: str | Non
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
-    request_size.init_app(app)  # its hook must run before CSRF's and the limiter's
-    csrf.init_app(app)
-    limiter.init_app(app)
+    web.init_app(app)
     i18n.init_app(app)
-    security.init_app(app)
-    staff_session.init_app(app)
     mail.init_app(app)
     metrics.init_app(app)
     opens.init_app(app)
@@ -49,23 +43,7 @@ def create_app(config: Mapping[str, Any] | None = None, instance_path: str | Non
     import worker
 
     worker.init_app(app)
-    _register_blueprints(app)
-    tracking.init_app(app)
+    web.register_blueprints(app)
+    pixel.init_app(app)  # the outermost layer: the pixel never reaches Flask
     cli.init_app(app)
     return app
-
-
-def _register_blueprints(app: Flask) -> None:
-    from alumni.web.alumni import bp as alumni_bp
-    from alumni.web.api import bp as api_bp
-    from alumni.web.dev import bp as dev_bp
-    from alumni.web.errors import bp as errors_bp
-    from alumni.web.ops import bp as ops_bp
-    from alumni.web.staff import bp as staff_bp
-
-    app.register_blueprint(errors_bp)
-    app.register_blueprint(alumni_bp)
-    app.register_blueprint(api_bp)
-    app.register_blueprint(dev_bp)
-    app.register_blueprint(staff_bp)
-    app.register_blueprint(ops_bp)

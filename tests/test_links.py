@@ -165,7 +165,7 @@ def test_every_page_takes_one_kind_of_link_and_every_kind_has_its_page(app):
 
 
 def test_each_kind_is_served_under_its_own_name(app):
-    """The access logs find tokens by these names (alumni.access_log)."""
+    """The access logs find tokens by these names (alumni.web.access_log)."""
     for kind in LinkKind:
         url = link_url_for_token(kind, "T")
         assert url == f"{app.config['BASE_URL']}/{kind.value}/T"

@@ -132,7 +132,7 @@ def withdraw_entirely(alumnus: Alumnus, channel: EvidenceChannel) -> None:
 
 def correct_data(alumnus: Alumnus, corrections: Mapping[str, Any]) -> list[str]:
     """Rectification by the person: store the corrected fields; returns their names. An
-    address among the corrections is left alone: ``alumni.addresses`` asks its owner first."""
+    address among the corrections is left alone: ``people.addresses`` asks its owner first."""
     changed = [
         name
         for name in CORRECTABLE_FIELDS

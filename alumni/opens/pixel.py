@@ -7,7 +7,7 @@ a genuine token (``alumni.opens.record_open``) and always answers the same 1x1 G
 ``Cache-Control: no-store``: also for a forged or malformed token, which is not counted, so the
 answer tells nobody whether a token is genuine. It is also about twice as fast as a route.
 gunicorn's access log and the development server's log leave these requests out
-(``alumni.access_log``).
+(``alumni.web.access_log``).
 """
 
 from __future__ import annotations
@@ -17,8 +17,6 @@ from collections.abc import Iterable
 from typing import Any
 
 from flask import Flask
-
-from alumni.web.access_log import quiet_dev_server
 
 PREFIX = "/o/"
 SUFFIX = ".gif"
@@ -53,4 +51,3 @@ class PixelMiddleware:
 
 def init_app(app: Flask) -> None:
     app.wsgi_app = PixelMiddleware(app, app.wsgi_app)  # type: ignore[method-assign]
-    quiet_dev_server()

@@ -1,5 +1,5 @@
 """How a page reached by a link opens it. The page decides the kind of link it takes, and
-``alumni.links.CAPABILITIES`` what that kind may do: views never choose a kind themselves."""
+``alumni.people.links.CAPABILITIES`` what that kind may do: views never choose a kind themselves."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Pages for alumni, each reached through a signed link. GET shows, POST changes (I5).
 
 The consent form and the preferences here; the opt-outs in ``optout``, the address change in
-``address``. Which link opens which page, and what it may hand out: ``alumni.links``.
+``address``. Which link opens which page, and what it may hand out: ``alumni.people.links``.
 """
 
 from __future__ import annotations

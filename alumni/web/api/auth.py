@@ -18,7 +18,7 @@ from alumni.web.api.errors import ApiError
 
 View = TypeVar("View", bound=Callable[..., object])
 
-# PRODUCT.md: officers work with campaigns, admins may do everything, researchers only export.
+# docs/product.md: officers work with campaigns, admins may do everything, researchers only export.
 CAMPAIGN_ROLES = (Role.ADMIN, Role.OFFICER)
 CHALLENGE = 'Bearer realm="alumni-api"'
 
