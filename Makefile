@@ -34,9 +34,10 @@ run: install ## Migrate, load demo data if empty, serve on http://localhost:5000
 test: install lint ## Run the whole test suite (CI=true makes PostgreSQL, Redis, Chromium required)
 	$(BIN)/pytest
 
-lint: $(STAMP) ## ruff check and ruff format --check
+lint: $(STAMP) ## ruff check, ruff format --check, and who may import whom (lint-imports)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 format: $(STAMP) ## Format and fix what ruff can
 	$(BIN)/ruff format .
