@@ -52,7 +52,8 @@ def revoke_tokens_of(staff: StaffUser, *, actor: str = "cli") -> int:
 
 def authenticate_token(raw: str | None) -> StaffUser | None:
     """The staff member a bearer token belongs to, or None when it is unknown, revoked, or
-    their account is inactive. Commits its own ``last_used_at`` update."""
+    their account is inactive. Notes when the token was used (to the minute): the caller
+    commits."""
     if not raw:
         return None
     token = db.session.scalar(sa.select(ApiToken).where(ApiToken.token_hash == token_hash(raw)))
@@ -61,5 +62,4 @@ def authenticate_token(raw: str | None) -> StaffUser | None:
     now = utcnow()
     if token.last_used_at is None or now - token.last_used_at >= LAST_USED_PRECISION:
         token.last_used_at = now
-        db.session.commit()
     return token.staff

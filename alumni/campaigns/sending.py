@@ -56,7 +56,8 @@ STALE_DISPATCH = timedelta(minutes=2)
 
 
 def tick(now: datetime | None = None) -> None:
-    """Everything the scheduler does, idempotent: safe to run on several hosts at once."""
+    """Everything the scheduler does, idempotent: safe to run on several hosts at once. Each
+    step commits on its own: one campaign's trouble does not undo another's progress."""
     now = now or utcnow()
     start_due_campaigns(now)
     for campaign in _campaigns(CampaignStatus.SENDING):
@@ -70,6 +71,8 @@ def tick(now: datetime | None = None) -> None:
 
 
 def start_due_campaigns(now: datetime) -> list[int]:
+    """Move scheduled campaigns whose time has come to sending and queue their dispatch;
+    returns their ids. Commits (their dispatch leaves after it)."""
     due = db.session.scalars(
         sa.select(Campaign)
         .where(Campaign.status == CampaignStatus.SCHEDULED, Campaign.send_at <= now)
@@ -160,7 +163,7 @@ def dispatch(campaign_id: int) -> None:
 
     Two dispatches of one campaign never interleave: the first statement writes the campaign
     row, which locks it (the row on PostgreSQL, the database on SQLite) until the commit, and
-    the cursor is read after that.
+    the cursor is read after that. Commits the batches with the cursor before they are queued.
     """
     locked = db.session.execute(
         sa.update(Campaign)
@@ -204,7 +207,8 @@ def dispatch(campaign_id: int) -> None:
 
 def send_batch(batch_id: int) -> str:
     """Send to everyone in the batch who consents now; returns what happened. Raises
-    ``ReplayPending`` (retry later) while the erasure ledger is being replayed."""
+    ``ReplayPending`` (retry later) while the erasure ledger is being replayed. Commits: every
+    claim before its email leaves and every outcome after it (the courier), then the batch."""
     batch = db.session.get(CampaignBatch, batch_id)
     if batch is None or batch.done_at is not None:
         return "done-before"

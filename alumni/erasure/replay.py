@@ -57,7 +57,8 @@ class ReplayReport:
 
 def replay(since: int = 0, *, actor: str = "cli", leased: bool = False) -> ReplayReport:
     """Apply the ledger from byte ``since`` (the start: every entry) to its end; ``leased``
-    when the caller holds the replay lease, which is then renewed as the replay goes."""
+    when the caller holds the replay lease, which is then renewed as the replay goes. Commits
+    per thousand entries, and the position with each: a replay cut short goes on from there."""
     path = position.ledger_path()
     report = ReplayReport(through=since)
     position.ensure_state()

@@ -66,7 +66,8 @@ class OpenCounter(Protocol):
         """Count one open of the token with this digest."""
 
     def flush(self, now: float | None = None) -> int:
-        """Move what was counted into the database; returns how many opens."""
+        """Move what was counted into the database; returns how many opens. Commits: a
+        flush is applied once (its id is stored in the same transaction as its counts)."""
 
 
 class DatabaseCounter:
@@ -261,6 +262,7 @@ def store_opens(totals: Totals, first_opens: FirstOpens) -> None:
 
 
 def forget_applied_flushes() -> None:
+    """The scheduler's tick: ids of flushes applied long ago are of no use any more; commits."""
     db.session.execute(sa.delete(OpenFlush).where(OpenFlush.applied_at < utcnow() - KEEP_FLUSH_IDS))
     db.session.commit()
 

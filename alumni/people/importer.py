@@ -85,7 +85,8 @@ def import_graduates(
     actor: str = "cli",
     today: date | None = None,
 ) -> ImportReport:
-    """Import a CSV file given as bytes; report every row through ``on_row``."""
+    """Import a CSV file given as bytes; report every row through ``on_row``. Commits each
+    batch of ``BATCH`` rows: a file of any size in transactions of a bounded size."""
     report = ImportReport()
     today = today or date.today()
 

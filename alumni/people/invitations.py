@@ -76,7 +76,8 @@ def queued_unsent() -> int:
 
 
 def deliver_invitation(alumnus_id: int) -> str:
-    """Send one invitation unless it went out already; returns what happened."""
+    """Send one invitation unless it went out already; returns what happened. Commits its
+    claim before the send (a retry finds it and never sends twice), and the outcome."""
     require_ledger_applied()
     alumnus = db.session.get(Alumnus, alumnus_id)
     if alumnus is None or alumnus.status is not AlumnusStatus.INVITED:
@@ -117,7 +118,6 @@ def request_fresh_link(address: str) -> None:
     alumnus = db.session.scalar(sa.select(Alumnus).where(Alumnus.email == normalise_email(address)))
     if alumnus is not None:
         request_link_for(alumnus)
-    db.session.commit()
 
 
 def request_link_for(alumnus: Alumnus) -> None:

@@ -93,7 +93,8 @@ def run(now: datetime | None = None, *, actor: str = "system") -> RetentionRepor
 
 
 def run_if_due(now: datetime | None = None) -> RetentionReport | None:
-    """The scheduler's tick: run when the last run (by any process) is an interval ago."""
+    """The scheduler's tick: run when the last run (by any process) is an interval ago. Commits
+    the time of the run first, so that only one process runs it."""
     now = now or utcnow()
     interval = timedelta(seconds=current_app.config["RETENTION_INTERVAL_SECONDS"])
     ensure_state()

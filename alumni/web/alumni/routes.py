@@ -164,6 +164,7 @@ def link() -> Any:
     form = LinkForm()
     if form.validate_on_submit():
         invitations.request_fresh_link(form.email.parsed)
+        db.session.commit()
         # The same answer for every address: nobody learns who is in our records.
         return render_template("alumni/link_sent.html")
     return render_template("alumni/link.html", form=form), 400 if form.errors else 200

@@ -12,6 +12,7 @@ from typing import TypeVar
 from flask import current_app, g, request
 
 from alumni.accounts.api_tokens import authenticate_token
+from alumni.extensions import db
 from alumni.models import Role, StaffUser
 from alumni.web.api import bp
 from alumni.web.api.errors import ApiError
@@ -58,6 +59,7 @@ def authenticate() -> None:
         )
     if staff.role not in getattr(view, "api_roles", frozenset()):
         raise ApiError(403, f"the role {staff.role} may not use this endpoint")
+    db.session.commit()  # the token's last use, apart from whatever the view does
     g.api_staff = staff
 
 
