@@ -25,7 +25,7 @@ from alumni.extensions import db
 from alumni.models import Delivery
 from alumni.models.purpose import Purpose
 from tests.conftest import REDIS_URL, SMTPSink, base_config, require
-from tests.factories import answer, make_alumnus, make_campaign
+from tests.support.factories import answer, make_alumnus, make_campaign
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext, Page, Request
@@ -172,7 +172,7 @@ def redis_namespace() -> Iterator[str]:
     """A key prefix of its own in Redis for this test, cleared afterwards."""
     import uuid
 
-    from tests.workers import clear_namespace, redis_available
+    from tests.support.workers import clear_namespace, redis_available
 
     require("Redis", *redis_available())
     name = f"alumni-test-{uuid.uuid4().hex[:8]}"

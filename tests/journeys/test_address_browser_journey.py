@@ -11,13 +11,13 @@ from playwright.sync_api import Page, expect
 
 from alumni.models.purpose import Purpose
 from alumni.people.links import LinkKind, make_token
-from tests.factories import answer, make_alumnus
 from tests.journeys.conftest import BrowserTab, LiveServer, Screenshot
 from tests.journeys.test_browser_journey import (
     expect_only_own_origin,
     find_alumnus,
     horizontal_overflow,
 )
+from tests.support.factories import answer, make_alumnus
 
 pytestmark = pytest.mark.browser
 

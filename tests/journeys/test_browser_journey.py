@@ -19,8 +19,8 @@ from playwright.sync_api import Locator, Page, expect
 from alumni.extensions import db
 from alumni.models import Alumnus, AlumnusStatus, ConsentEvidence, ConsentState, EvidenceChannel
 from alumni.models.purpose import Purpose
-from tests.factories import CSV_HEADER
 from tests.journeys.conftest import PHONE, BrowserTab, LiveServer, Screenshot
+from tests.support.factories import CSV_HEADER
 
 pytestmark = pytest.mark.browser
 

@@ -17,7 +17,7 @@ from alumni.campaigns import sending
 from alumni.extensions import db
 from alumni.models import CampaignStatus, Delivery, DeliveryStatus
 from tests.journeys.conftest import deliveries_of, redis_config, scheduled_campaign_to
-from tests.workers import (
+from tests.support.workers import (
     kill_hard,
     start_worker,
     stop,

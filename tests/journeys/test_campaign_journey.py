@@ -16,10 +16,10 @@ from alumni.extensions import db
 from alumni.models import AlumnusStatus, Campaign, CampaignStatus
 from alumni.models.purpose import Purpose
 from alumni.people.links import LinkKind, make_token
-from tests.alumni_helpers import submit_choices
-from tests.factories import make_alumnus, make_staff
 from tests.journeys.conftest import redis_config
-from tests.workers import (
+from tests.support.alumni_pages import submit_choices
+from tests.support.factories import make_alumnus, make_staff
+from tests.support.workers import (
     start_worker,
     stop,
     wait_for,

@@ -16,10 +16,10 @@ from alumni.extensions import db
 from alumni.models import Alumnus, AlumnusStatus, CampaignBatch, ErasureRequest
 from alumni.models.purpose import Purpose
 from alumni.people.links import LinkKind, make_token
-from tests.alumni_helpers import csrf_token, submit_choices
-from tests.factories import make_campaign
 from tests.journeys.conftest import redis_config
-from tests.privacy import (
+from tests.support.alumni_pages import csrf_token, submit_choices
+from tests.support.factories import make_campaign
+from tests.support.privacy import (
     distinctive_alumnus,
     personal_values,
     scan_database,
@@ -27,7 +27,7 @@ from tests.privacy import (
     scan_log,
     scan_redis,
 )
-from tests.workers import start_worker, stop, wait_for, worker_environment
+from tests.support.workers import start_worker, stop, wait_for, worker_environment
 
 
 @pytest.fixture

@@ -15,10 +15,10 @@ from alumni.extensions import db
 from alumni.models import Alumnus, ConsentState
 from alumni.models.purpose import Purpose
 from alumni.people.links import LinkKind, make_token
-from tests.alumni_helpers import csrf_token, submit_choices
 from tests.conftest import SMTPSink, finish_jobs
-from tests.factories import answer, make_campaign, send_now
-from tests.privacy import distinctive_alumnus, found_in, personal_values
+from tests.support.alumni_pages import csrf_token, submit_choices
+from tests.support.factories import answer, make_campaign, send_now
+from tests.support.privacy import distinctive_alumnus, found_in, personal_values
 
 BASE = "http://alumni.test"
 NEW = "ander.adres@alumni.example"

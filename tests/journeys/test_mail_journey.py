@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alumni.extensions import db
 from alumni.models import Alumnus, AlumnusStatus, ConsentEvidence, ConsentState, EvidenceChannel
 from alumni.models.purpose import Purpose
-from tests.factories import CSV_HEADER
+from tests.support.factories import CSV_HEADER
 
 CSV = "\n".join(
     [

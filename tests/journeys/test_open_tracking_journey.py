@@ -24,11 +24,11 @@ from alumni.opens import flush_opens
 from alumni.opens.pixel import PIXEL
 from alumni.opens.tokens import make_token, parse_token
 from tests.conftest import REDIS_URL, free_port
-from tests.dumps import database_dump, redis_dump
-from tests.factories import answer, make_alumnus, make_staff
 from tests.journeys.conftest import redis_config
-from tests.opens_helpers import html_of, pixel_paths, text_of, token_of
-from tests.workers import start_web, start_worker, stop, wait_for, worker_environment
+from tests.support.dumps import database_dump, redis_dump
+from tests.support.factories import answer, make_alumnus, make_staff
+from tests.support.opens import html_of, pixel_paths, text_of, token_of
+from tests.support.workers import start_web, start_worker, stop, wait_for, worker_environment
 
 RECIPIENTS = 50
 OPENED = 20

@@ -19,7 +19,7 @@ from alumni.extensions import db
 from alumni.models import CampaignStatus, Delivery, DeliveryStatus
 from tests.conftest import free_port, require
 from tests.journeys.conftest import deliveries_of, redis_config, scheduled_campaign_to
-from tests.workers import start_worker, stop, wait_for, worker_environment
+from tests.support.workers import start_worker, stop, wait_for, worker_environment
 from worker import scheduler
 
 PEOPLE = 150

@@ -23,8 +23,8 @@ from alumni.models import Alumnus, AlumnusStatus, EvidenceChannel, SuppressionRe
 from alumni.models.purpose import Purpose
 from alumni.people.importer import import_graduates
 from tests.conftest import POSTGRES_URL, base_config, finish_jobs
-from tests.factories import CSV_HEADER, answer, make_campaign
-from tests.privacy import distinctive_alumnus, personal_values, scan_database
+from tests.support.factories import CSV_HEADER, answer, make_campaign
+from tests.support.privacy import distinctive_alumnus, personal_values, scan_database
 
 STAFF = {"reason": SuppressionReason.ERASED, "channel": EvidenceChannel.STAFF, "actor": "staff:1"}
 

@@ -18,9 +18,9 @@ from playwright.sync_api import expect
 from alumni.extensions import db
 from alumni.models import Campaign, CampaignStatus
 from alumni.models.purpose import Purpose
-from tests.factories import STAFF_PASSWORD, answer, make_alumnus, make_staff
 from tests.journeys.conftest import BrowserTab, LiveServer, Screenshot
 from tests.journeys.test_browser_journey import expect_only_own_origin
+from tests.support.factories import STAFF_PASSWORD, answer, make_alumnus, make_staff
 
 pytestmark = pytest.mark.browser
 
@@ -124,7 +124,7 @@ def test_an_officer_sends_a_campaign_and_watches_it_go(
 def test_an_officer_imports_the_administrations_file_and_invites_the_graduates(
     live_server: LiveServer, tab: BrowserTab, screenshot: Screenshot
 ) -> None:
-    from tests.test_importer import MIXED, MIXED_GOOD, MIXED_REJECTED
+    from tests.support.graduates import MIXED, MIXED_GOOD, MIXED_REJECTED
 
     make_staff("officer", email=OFFICER)
     page = tab.page

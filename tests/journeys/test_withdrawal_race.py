@@ -14,9 +14,9 @@ from alumni.extensions import db
 from alumni.models import CampaignStatus, Delivery, DeliveryStatus
 from alumni.models.purpose import Purpose
 from alumni.people.links import LinkKind, make_token
-from tests.factories import answer, make_alumnus, make_campaign
 from tests.journeys.conftest import redis_config
-from tests.workers import (
+from tests.support.factories import answer, make_alumnus, make_campaign
+from tests.support.workers import (
     start_worker,
     stop,
     worker_environment,
