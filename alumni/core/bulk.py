@@ -1,4 +1,4 @@
-"""Small SQL helpers shared by the domain modules."""
+"""Look-ups of many values at once: a column among a list of strings or integers."""
 
 from __future__ import annotations
 

@@ -12,6 +12,7 @@ from enum import StrEnum
 from flask import current_app
 from flask_sqlalchemy.session import Session
 from sqlalchemy import event
+from sqlalchemy.orm import SessionTransaction
 
 _PENDING = "alumni.pending_jobs"
 log = logging.getLogger(__name__)
@@ -35,7 +36,12 @@ SWEPT_BY_TICK = frozenset({Job.ERASE_ALUMNUS})
 def enqueue_after_commit(job: Job, *args: object) -> None:
     from alumni.extensions import db
 
-    db.session.info.setdefault(_PENDING, []).append((job, args))
+    session = db.session()
+    if not session.in_transaction():
+        # Queued before any statement: begin the transaction the jobs belong to, so that a
+        # rollback ends them too (a session with no transaction ignores a rollback).
+        session.begin()
+    session.info.setdefault(_PENDING, []).append((job, args))
 
 
 @event.listens_for(Session, "after_commit")
@@ -54,6 +60,9 @@ def _send_pending(session: Session) -> None:
                 )
 
 
-@event.listens_for(Session, "after_rollback")
-def _drop_pending(session: Session) -> None:
-    session.info.pop(_PENDING, None)
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_pending(session: Session, previous_transaction: SessionTransaction) -> None:
+    # Also a rollback before any statement ran ("after_rollback" fires only when the
+    # database rolled back): the jobs must not leave with the next commit.
+    if previous_transaction.parent is None:
+        session.info.pop(_PENDING, None)

@@ -16,11 +16,12 @@ from flask_babel import format_datetime
 from flask_babel import lazy_gettext as _l
 
 from alumni import opens
+from alumni.consent import statistics
 from alumni.core.timeline import Step, Timeline
 from alumni.extensions import db
 from alumni.models import Campaign, ConsentState, Role
 from alumni.opens.report import TOTAL, UNIQUE
-from alumni.web.staff import bp, dashboard
+from alumni.web.staff import bp
 from alumni.web.staff.charts import BarChart, bar_chart
 from alumni.web.staff.session import role_required
 
@@ -67,7 +68,7 @@ def chart_of(line: Timeline, names: dict[str, object]) -> BarChart:
 @bp.get("/insights")
 @role_required(Role.OFFICER)
 def insights() -> str:
-    consent = dashboard.consent_over_time()
+    consent = statistics.consent_over_time()
     consent_charts = (
         {purpose: chart_of(line, DECISIONS) for purpose, line in consent.items()} if consent else {}
     )

@@ -25,6 +25,7 @@ from werkzeug.exceptions import HTTPException
 from alumni import audit
 from alumni.accounts import staff as accounts
 from alumni.accounts.access import may
+from alumni.consent import statistics
 from alumni.extensions import db, limiter
 from alumni.models import Role, StaffUser
 from alumni.models.purpose import Purpose
@@ -173,17 +174,17 @@ def dashboard_page() -> str:
     context: dict[str, Any] = {"sections": dashboard.sections_for(staff)}
     if staff.role is Role.RESEARCHER:
         # Researchers see nothing about alumni but the size of their own export.
-        context["research_consents"] = dashboard.granted_by_purpose()[Purpose.RESEARCH]
+        context["research_consents"] = statistics.granted_by_purpose()[Purpose.RESEARCH]
     else:
-        context["by_status"] = dashboard.alumni_by_status()
-        context["by_purpose"] = dashboard.granted_by_purpose()
+        context["by_status"] = statistics.alumni_by_status()
+        context["by_purpose"] = statistics.granted_by_purpose()
     return render_template("staff/dashboard.html", **context)
 
 
 @bp.get("/overview")
 @role_required(Role.OFFICER)
 def overview() -> str:
-    return render_template("staff/overview.html", cohorts=dashboard.consent_by_cohort())
+    return render_template("staff/overview.html", cohorts=statistics.consent_by_cohort())
 
 
 @bp.errorhandler(403)
