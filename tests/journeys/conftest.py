@@ -9,6 +9,7 @@ from __future__ import annotations
 import shutil
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -128,24 +129,29 @@ def open_tab(browser: Browser, live_server: LiveServer, viewport: dict[str, int]
     return tab
 
 
-@pytest.fixture
-def tab(browser: Browser, live_server: LiveServer) -> Iterator[BrowserTab]:
-    """A desktop-sized page."""
-    opened = open_tab(browser, live_server, DESKTOP)
+@contextmanager
+def opened_tab(
+    browser: Browser, live_server: LiveServer, viewport: dict[str, int]
+) -> Iterator[BrowserTab]:
+    opened = open_tab(browser, live_server, viewport)
     try:
         yield opened
     finally:
         opened.context.close()
+
+
+@pytest.fixture
+def tab(browser: Browser, live_server: LiveServer) -> Iterator[BrowserTab]:
+    """A desktop-sized page."""
+    with opened_tab(browser, live_server, DESKTOP) as opened:
+        yield opened
 
 
 @pytest.fixture
 def phone_tab(browser: Browser, live_server: LiveServer) -> Iterator[BrowserTab]:
     """A phone-sized page (375 x 812 CSS pixels, touch)."""
-    opened = open_tab(browser, live_server, PHONE)
-    try:
+    with opened_tab(browser, live_server, PHONE) as opened:
         yield opened
-    finally:
-        opened.context.close()
 
 
 Screenshot = Callable[["Page", str], Path]

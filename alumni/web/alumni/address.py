@@ -5,13 +5,16 @@ button's POST changes anything (mail scanners open every link)."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from operator import attrgetter
 from typing import Any
 
 from flask import render_template
 from sqlalchemy.exc import IntegrityError
 
 from alumni.extensions import db
+from alumni.models import AddressChange
 from alumni.people import addresses
+from alumni.people.links import Link
 from alumni.web.alumni import bp
 from alumni.web.alumni.access import open_link
 from alumni.web.alumni.forms import ButtonForm
@@ -19,34 +22,39 @@ from alumni.web.alumni.forms import ButtonForm
 
 @bp.route("/confirm-address/<token>", methods=["GET", "POST"])
 def confirm_address(token: str) -> Any:
-    link = open_link(token)
-    change = addresses.waiting_change(link)
-    return _one_button(
-        lambda: addresses.confirm_change(link, change),
-        shown=change.new_email,
-        page="alumni/confirm_address.html",
-        done="alumni/address_confirmed.html",
-    )
+    return _one_button(token, addresses.waiting_change, addresses.confirm_change, "confirm")
 
 
 @bp.route("/keep-address/<token>", methods=["GET", "POST"])
 def keep_address(token: str) -> Any:
-    link = open_link(token)
-    change = addresses.undoable_change(link)
-    return _one_button(
-        lambda: addresses.undo_change(link, change),
-        shown=change.old_email,
-        page="alumni/keep_address.html",
-        done="alumni/address_kept.html",
-    )
+    return _one_button(token, addresses.undoable_change, addresses.undo_change, "keep")
 
 
-def _one_button(press: Callable[[], bool], *, shown: str | None, page: str, done: str) -> Any:
+# Per page: the address it shows, its template, and the one that says it is done.
+PAGES = {
+    "confirm": (
+        attrgetter("new_email"),
+        "alumni/confirm_address.html",
+        "alumni/address_confirmed.html",
+    ),
+    "keep": (attrgetter("old_email"), "alumni/keep_address.html", "alumni/address_kept.html"),
+}
+
+
+def _one_button(
+    token: str,
+    find: Callable[[Link], AddressChange],
+    press: Callable[[Link, AddressChange], bool],
+    page: str,
+) -> Any:
     """GET shows the address and the button; its POST does ``press`` and says how it went."""
+    link = open_link(token)
+    change = find(link)
+    shown, template, done = PAGES[page]
     form = ButtonForm()
     if not form.validate_on_submit():
-        return render_template(page, form=form, address=shown)
-    if _committed(press()):
+        return render_template(template, form=form, address=shown(change))
+    if _committed(press(link, change)):
         return render_template(done)
     return render_template("alumni/address_unavailable.html"), 409
 
