@@ -15,7 +15,7 @@ def create_app(config: Mapping[str, Any] | None = None, instance_path: str | Non
     """Build the app; ``config`` overrides what the environment says (tests use it)."""
     from alumni import cli, mail, opens, web
     from alumni.config import load_config
-    from alumni.core import i18n, metrics
+    from alumni.core import languages, metrics
     from alumni.extensions import db, migrate
     from alumni.opens import pixel
 
@@ -35,7 +35,7 @@ def create_app(config: Mapping[str, Any] | None = None, instance_path: str | Non
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     web.init_app(app)
-    i18n.init_app(app)
+    languages.init_app(app)
     mail.init_app(app)
     metrics.init_app(app)
     opens.init_app(app)

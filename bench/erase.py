@@ -42,7 +42,7 @@ from common import migrated_app  # noqa: E402
 from flask import Flask  # noqa: E402
 
 from alumni import erasure  # noqa: E402
-from alumni.core.hashing import student_key  # noqa: E402
+from alumni.core.pseudonyms import student_key  # noqa: E402
 from alumni.erasure import ledger, position  # noqa: E402
 from alumni.extensions import db  # noqa: E402
 from alumni.models import (  # noqa: E402

@@ -21,7 +21,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 
 from alumni import audit
-from alumni.core.hashing import normalise_email
+from alumni.core.pseudonyms import normalise_email
 from alumni.extensions import db
 from alumni.models import Role, StaffUser, utcnow
 from alumni.people.validation import InvalidValue, Refusal, parse_email

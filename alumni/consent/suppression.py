@@ -6,10 +6,10 @@ from collections.abc import Iterable
 
 import sqlalchemy as sa
 
-from alumni.core.bulk import among
-from alumni.core.hashing import email_suppression_key, student_suppression_key
+from alumni.core.pseudonyms import email_suppression_key, student_suppression_key
 from alumni.extensions import db
 from alumni.models import Alumnus, Suppression, SuppressionReason
+from alumni.models.base import among
 
 
 def suppression_keys(email: str | None, student_key: str | None) -> list[str]:

@@ -1,2 +1,2 @@
-"""Plumbing that knows nothing of alumni: keyed hashes, jobs queued after commit,
-shared counters, languages, timelines of counts, look-ups of many values."""
+"""Plumbing that knows nothing of alumni: pseudonyms (keyed hashes), jobs queued after
+commit, shared counters, languages, timelines of counts."""

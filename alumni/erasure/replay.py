@@ -21,7 +21,6 @@ import sqlalchemy as sa
 
 from alumni import audit
 from alumni.consent.suppression import suppressed_among
-from alumni.core.bulk import among
 from alumni.erasure import ledger, position
 from alumni.erasure.operation import erase_again
 from alumni.extensions import db
@@ -33,6 +32,7 @@ from alumni.models import (
     SuppressionReason,
     utcnow,
 )
+from alumni.models.base import among
 
 log = logging.getLogger(__name__)
 

@@ -20,11 +20,11 @@ from flask_babel import lazy_gettext as _l
 
 from alumni import audit
 from alumni.consent.suppression import suppressed_among
-from alumni.core.bulk import among
-from alumni.core.hashing import email_suppression_key, student_key, student_suppression_key
+from alumni.core.pseudonyms import email_suppression_key, student_key, student_suppression_key
 from alumni.extensions import db
 from alumni.models import PERSONAL_FIELDS, Alumnus, AlumnusStatus, utcnow
 from alumni.models.alumnus import new_subject_id
+from alumni.models.base import among
 from alumni.people.validation import (
     InvalidValue,
     parse_date_of_birth,

@@ -8,8 +8,8 @@ import sqlalchemy as sa
 
 from alumni import audit, mail
 from alumni.consent.suppression import is_suppressed, suppress_address
-from alumni.core.hashing import normalise_email
 from alumni.core.jobs import Job, enqueue_after_commit
+from alumni.core.pseudonyms import normalise_email
 from alumni.erasure import require_ledger_applied
 from alumni.extensions import db
 from alumni.models import Alumnus, AlumnusStatus, SuppressionReason, utcnow

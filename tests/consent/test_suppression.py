@@ -13,7 +13,7 @@ from alumni.consent.suppression import (
     suppressed_among,
     suppression_keys,
 )
-from alumni.core.hashing import email_suppression_key, student_suppression_key
+from alumni.core.pseudonyms import email_suppression_key, student_suppression_key
 from alumni.extensions import db
 from alumni.models import Suppression, SuppressionReason
 from tests.support.factories import make_alumnus

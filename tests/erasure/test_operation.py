@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alumni import erasure
 from alumni.campaigns.service import counts
 from alumni.config import parse_keep_fields
-from alumni.core.hashing import email_suppression_key, student_suppression_key
+from alumni.core.pseudonyms import email_suppression_key, student_suppression_key
 from alumni.erasure import ledger
 from alumni.erasure.position import applied_through
 from alumni.extensions import db

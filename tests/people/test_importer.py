@@ -18,7 +18,7 @@ import pytest
 import sqlalchemy as sa
 
 from alumni.consent.answers import answer_invitation
-from alumni.core.hashing import student_key
+from alumni.core.pseudonyms import student_key
 from alumni.erasure import erase_alumnus
 from alumni.extensions import db
 from alumni.models import (

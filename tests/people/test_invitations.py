@@ -6,8 +6,8 @@ import pytest
 import sqlalchemy as sa
 
 from alumni.consent.suppression import suppress_address
-from alumni.core.hashing import email_suppression_key
 from alumni.core.jobs import Job, enqueue_after_commit
+from alumni.core.pseudonyms import email_suppression_key
 from alumni.extensions import db
 from alumni.mail import TemporaryFailure
 from alumni.models import Alumnus, AlumnusStatus, Suppression, SuppressionReason

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from alumni.campaigns.service import counts
 from alumni.consent.decisions import record_choices
-from alumni.core.hashing import email_suppression_key
+from alumni.core.pseudonyms import email_suppression_key
 from alumni.erasure import ledger
 from alumni.extensions import db
 from alumni.models import (

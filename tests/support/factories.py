@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import current_app
 
-from alumni.core.hashing import student_key
+from alumni.core.pseudonyms import student_key
 from alumni.extensions import db
 from alumni.models import Alumnus, AlumnusStatus, Gender
 from alumni.models.purpose import Purpose

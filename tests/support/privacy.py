@@ -16,7 +16,7 @@ import redis
 import sqlalchemy as sa
 from flask import Flask
 
-from alumni.core.hashing import student_key
+from alumni.core.pseudonyms import student_key
 from alumni.extensions import db
 from alumni.models import Alumnus, AlumnusStatus, Gender
 from tests.conftest import REDIS_URL

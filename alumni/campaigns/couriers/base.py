@@ -37,7 +37,6 @@ from sqlalchemy.engine import Connection
 from alumni import mail, opens
 from alumni.campaigns.content import CampaignSnapshot, Personaliser
 from alumni.consent.suppression import suppression_keys
-from alumni.core.bulk import among
 from alumni.extensions import db
 from alumni.models import (
     Alumnus,
@@ -53,6 +52,7 @@ from alumni.models import (
     SuppressionReason,
     utcnow,
 )
+from alumni.models.base import among
 
 # SMTP codes that mean the address itself is bad: suppress it.
 HARD_BOUNCE_CODES = {550, 551, 553}

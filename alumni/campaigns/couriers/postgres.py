@@ -46,7 +46,7 @@ from alumni.campaigns.couriers.base import (
     suppress_bounced,
 )
 from alumni.campaigns.throttle import most_at_once, throttle
-from alumni.core.hashing import email_suppression_key
+from alumni.core.pseudonyms import email_suppression_key
 from alumni.models import (
     Alumnus,
     Campaign,

@@ -20,7 +20,7 @@ from alumni.campaigns.couriers.base import (
     unclaim,
 )
 from alumni.campaigns.throttle import throttle
-from alumni.core.hashing import email_suppression_key
+from alumni.core.pseudonyms import email_suppression_key
 from alumni.models import Campaign, DeliveryStatus, FailReason, WaitingReason
 
 

@@ -14,7 +14,7 @@ from flask_babel import gettext as _
 
 from alumni.consent import answers
 from alumni.consent.decisions import current_choices
-from alumni.core.hashing import email_suppression_key
+from alumni.core.pseudonyms import email_suppression_key
 from alumni.extensions import db, limiter
 from alumni.models import Alumnus, EvidenceChannel
 from alumni.models.purpose import Purpose

@@ -16,7 +16,7 @@ from alumni import audit
 from alumni.accounts.staff import actor_of
 from alumni.consent.decisions import current_choices
 from alumni.consent.suppression import is_address_suppressed
-from alumni.core.hashing import normalise_email
+from alumni.core.pseudonyms import normalise_email
 from alumni.erasure import request_erasure
 from alumni.extensions import db
 from alumni.models import (

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from alumni.core.hashing import email_suppression_key, student_suppression_key
+from alumni.core.pseudonyms import email_suppression_key, student_suppression_key
 from alumni.extensions import db
 from alumni.models import Alumnus, AlumnusStatus, ErasureRequest, EvidenceChannel, Suppression
 from alumni.models.purpose import Purpose
@@ -76,7 +76,7 @@ def test_the_invitation_one_click_erases_suppresses_and_survives_a_new_import(
     suppressed = set(db.session.scalars(sa.select(Suppression.key_hash)))
     assert email_suppression_key("bram.kok@alumni.example") in suppressed
     # The student number is suppressed too: a new address in the school's export does not help.
-    from alumni.core.hashing import student_key
+    from alumni.core.pseudonyms import student_key
 
     assert student_suppression_key(student_key("S3001")) in suppressed
 

@@ -8,7 +8,7 @@ import re
 import pytest
 import sqlalchemy as sa
 
-from alumni.core.hashing import email_suppression_key
+from alumni.core.pseudonyms import email_suppression_key
 from alumni.extensions import db
 from alumni.models import (
     PERSONAL_FIELDS,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from alumni.core.hashing import (
+from alumni.core.pseudonyms import (
     email_suppression_key,
     normalise_email,
     student_key,

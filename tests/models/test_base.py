@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from alumni.core.bulk import among
 from alumni.extensions import db
 from alumni.models import Alumnus
+from alumni.models.base import among
 from tests.support.factories import make_alumnus
 
 
