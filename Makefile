@@ -4,9 +4,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 STAMP := $(VENV)/.installed-stamp
+# apt-get as root, or through sudo
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test lint format translations extract-messages bench
+.PHONY: help install run test lint format translations extract-messages bench bench-tools
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -43,8 +45,18 @@ format: $(STAMP) ## Format and fix what ruff can
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-bench: install ## Run the benchmarks in bench/ (see docs/benchmarks.md)
+bench: install bench-tools ## Run the benchmarks in bench/ (see docs/benchmarks.md)
 	$(BIN)/python bench/import.py --rows 100000
+	$(BIN)/python bench/erase.py --people 10000 --database both
 	$(BIN)/python bench/pixel.py --seconds 20 --rounds 3
 	$(BIN)/python bench/send_cpu.py 3000
 	$(BIN)/python bench/send.py --sizes 10000,100000
+
+# bench/pixel.py drives the servers with wrk and measures nginx as the machine's ceiling; as
+# .ci/run does for Chromium, Debian's packages are installed where they are missing.
+bench-tools: ## Install wrk and nginx from Debian's packages if missing (for bench/pixel.py)
+	@if ! command -v wrk >/dev/null 2>&1 || ! PATH="$$PATH:/usr/sbin" command -v nginx >/dev/null 2>&1; then \
+		echo "installing Debian's wrk and nginx for bench/pixel.py"; \
+		$(SUDO) apt-get update -qq && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk nginx >/dev/null; \
+	fi

@@ -282,7 +282,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-database-mode", action="store_true", help="skip pixel-db")
     args = parser.parse_args(argv)
     if shutil.which("wrk") is None:
-        sys.exit("wrk is missing: apt-get install wrk")
+        sys.exit("wrk is missing: make bench-tools (or apt-get install wrk)")
 
     namespace = f"alumni-bench-pixel-{uuid.uuid4().hex[:8]}"
     folder = Path(tempfile.mkdtemp(prefix="bench-pixel-"))

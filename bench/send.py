@@ -34,7 +34,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 from multiprocessing.connection import Connection
@@ -44,6 +44,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import sqlalchemy as sa  # noqa: E402
+from common import processes  # noqa: E402
 
 from alumni import create_app  # noqa: E402
 from alumni.extensions import db  # noqa: E402
@@ -205,20 +206,6 @@ def fill(url: str, n: int) -> float:
 
 
 # -- the worker's memory -------------------------------------------------------------------------
-
-
-def processes() -> Iterator[tuple[int, str, list[str]]]:
-    """Every process now: pid, name, and the fields of ``/proc/PID/stat`` after the name
-    (state, ppid, pgrp, …; utime and stime are 11 and 12)."""
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            stat = Path(f"/proc/{entry}/stat").read_text()
-        except OSError:
-            continue  # ended meanwhile
-        head, _, rest = stat.rpartition(")")
-        yield int(entry), head.partition("(")[2], rest.split()
 
 
 def group_pids(pgid: int) -> list[int]:

@@ -31,6 +31,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import sqlalchemy as sa
+from common import postgres_seconds
 from send import (
     BODY,
     SUBJECT,
@@ -39,23 +40,12 @@ from send import (
     drop_database,
     fill,
     fresh_database,
-    processes,
 )
 
 from alumni import create_app
 from alumni.extensions import db
 
 DATABASE = "alumni_bench_send_cpu"
-
-
-def postgres_seconds() -> float:
-    """CPU time of every PostgreSQL process on this machine so far."""
-    ticks = sum(
-        int(fields[11]) + int(fields[12])  # utime, stime
-        for _, name, fields in processes()
-        if name == "postgres"
-    )
-    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def instrument(on: bool) -> None:

@@ -105,8 +105,7 @@ def append(
     path = Path(path)
     with _thread_lock(path):
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
+            fd = _open_for_append(path)
         except OSError as error:
             raise LedgerError(f"cannot open the ledger: {error.strerror}") from None
         try:
@@ -126,6 +125,16 @@ def append(
             raise LedgerError(f"cannot write the ledger: {error.strerror}") from None
         finally:
             os.close(fd)  # also releases the POSIX lock
+
+
+def _open_for_append(path: Path) -> int:
+    flags = os.O_RDWR | os.O_APPEND | os.O_CREAT
+    try:
+        return os.open(path, flags, 0o600)
+    except FileNotFoundError:
+        # Its folder is missing: made only now, not tried (two system calls) on every append.
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return os.open(path, flags, 0o600)
 
 
 def _write_all(fd: int, data: bytes) -> None:

@@ -66,18 +66,34 @@ def _advance(session: Session, start: int, end: int) -> None:
     """Within the erasure's transaction: the database now has the ledger up to ``end``, if
     it had it up to ``start``.
 
-    The row is read under its lock: an erasure appended just before this one may not have
-    committed yet, and a plain conditional UPDATE would compare with the value before it
-    (PostgreSQL skips a row whose committed version does not match, without waiting).
+    One statement that compares and moves under the row's lock. An erasure appended just
+    before this one may not have committed yet: the UPDATE waits for it and then compares
+    with the value it committed (PostgreSQL evaluates the CASE again on the newest version
+    of a row it had to wait for). A WHERE on the old value would not do: PostgreSQL skips a
+    row whose committed version does not match, without waiting.
     """
-    applied = _locked_position(session)
-    if applied is None:
+    moved = session.execute(_ADVANCE, {"start": start, "end": end}).rowcount
+    if not moved:
         # No row (a database emptied by hand): make it; this waits for another transaction
         # that is making it too.
         session.execute(_insert_state(session))
-        applied = _locked_position(session)
-    if applied == start:
-        _set_state(session, ledger_applied_through=end)
+        session.execute(_ADVANCE, {"start": start, "end": end})
+
+
+_STATE = ErasureState.__table__
+_ADVANCE = (
+    sa.update(_STATE)
+    .where(_STATE.c.id == STATE_ID)
+    .values(
+        ledger_applied_through=sa.case(
+            (
+                _STATE.c.ledger_applied_through == sa.bindparam("start", type_=sa.BigInteger()),
+                sa.bindparam("end", type_=sa.BigInteger()),
+            ),
+            else_=_STATE.c.ledger_applied_through,
+        )
+    )
+)
 
 
 def _locked_position(session: Session) -> int | None:

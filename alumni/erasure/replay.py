@@ -98,15 +98,16 @@ def _apply(entries: list[ledger.Entry], report: ReplayReport) -> None:
                 listed.add(key)
                 report.suppressions_restored += 1
     latest = {entry.subject: entry for entry in entries}
-    back = db.session.scalars(
-        sa.select(Alumnus)
+    # Ids only: the erasure reads and locks each person itself.
+    back = db.session.execute(
+        sa.select(Alumnus.id, Alumnus.subject_id)
         .where(among(Alumnus.subject_id, list(latest)), Alumnus.status != AlumnusStatus.ERASED)
         .order_by(Alumnus.id)
     ).all()
-    for alumnus in back:
-        entry = latest[alumnus.subject_id]
+    for alumnus_id, subject_id in back:
+        entry = latest[subject_id]
         channel = _enum(EvidenceChannel, entry.channel, EvidenceChannel.ERASURE)
-        if erase_again(alumnus, reason=_reason(entry), channel=channel, at=entry.at):
+        if erase_again(alumnus_id, reason=_reason(entry), channel=channel, at=entry.at):
             report.erased_again += 1
 
 

@@ -237,3 +237,32 @@ def waiting_on_a_lock() -> bool:
                 )
             )
         )
+
+
+def test_erasure_jobs_on_four_threads_leave_the_database_caught_up(app, held_jobs):
+    """Jobs at once, as the worker's threads run them: each erasure in the ledger once, and
+    the position moved over all of them (on SQLite the jobs queue on a thread lock, on
+    PostgreSQL each waits on the position's row for the one appended before it)."""
+    people = [make_alumnus() for _ in range(12)]
+    for person in people:
+        answer(person, {Purpose.EVENTS})
+        erasure.request_erasure(person, **STAFF)
+    db.session.commit()
+    request_ids = [args[0] for _, args in held_jobs]
+    outcomes: list[str] = []
+
+    def work(chunk: list[int]) -> None:
+        with app.app_context():
+            for request_id in chunk:
+                outcomes.append(erasure.carry_out(request_id))
+
+    threads = [threading.Thread(target=work, args=(request_ids[n::4],)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert outcomes == ["erased"] * len(people)
+    assert len(ledger.read(app.config["ERASURE_LEDGER_PATH"], 0, 100)[0]) == len(people)
+    assert position.bytes_behind() == 0
+    db.session.expire_all()
+    assert all(person.status is AlumnusStatus.ERASED for person in people)
