@@ -8,8 +8,10 @@ row each). Then, timed:
    clicks on the opt-out page do (consents withdrawn with evidence, suppression hashes,
    the request row); the jobs are held back;
 2. erasures: the N ``erase_alumnus`` jobs through the in-process dramatiq worker
-   (``--threads`` threads), each a transaction with a ledger append (fsync) before its
-   commit;
+   (``--threads`` threads), all queued at once, as a backlog is (after a campaign, Redis
+   back after an outage): each job erases its own request and up to ``--group`` - 1 others
+   waiting in one transaction, with one ledger append (fsync) before its commit; the jobs
+   of those find their request done;
 3. replay: the same N alumni in a new database, as a backup restored from before the
    erasures, and ``erasure replay`` applying the ledger of step 2 to it.
 
@@ -50,7 +52,7 @@ from flask import Flask  # noqa: E402
 
 from alumni import erasure  # noqa: E402
 from alumni.core.pseudonyms import student_key  # noqa: E402
-from alumni.erasure import ledger, position  # noqa: E402
+from alumni.erasure import ledger, operation, position  # noqa: E402
 from alumni.extensions import db  # noqa: E402
 from alumni.models import (  # noqa: E402
     Alumnus,
@@ -305,8 +307,15 @@ def main() -> int:
     parser.add_argument("--people", type=int, default=10_000)
     parser.add_argument("--database", choices=["sqlite", "postgresql", "both"], default="both")
     parser.add_argument("--threads", type=int, default=4, help="in-process worker threads")
+    parser.add_argument(
+        "--group",
+        type=int,
+        default=operation.GROUP,
+        help="erasures in one transaction at most (1: each alone, as before groups)",
+    )
     args = parser.parse_args()
     names = ["sqlite", "postgresql"] if args.database == "both" else [args.database]
+    operation.GROUP = args.group
     rates = {name: bench_database(name, args.people, args.threads) for name in names}
     listed = ", ".join(f"{name} {rate:,.0f}/s" for name, rate in rates.items())
     print(f"goal: erasures >= {GOAL}/s: {listed}")

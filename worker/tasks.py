@@ -84,8 +84,8 @@ def send_campaign_batch(batch_id: int) -> None:
 )
 def erase_alumnus(request_id: int) -> None:
     """Idempotent: the request is claimed on its row; a person erased before stays so."""
-    outcome = erasure.carry_out(request_id)
-    log.info("erase_alumnus %s: %s", request_id, outcome)
+    carried = erasure.carry_out(request_id)
+    log.info("erase_alumnus %s: %s, %d erased", request_id, carried.outcome, carried.erased)
 
 
 # `dramatiq worker.tasks` imports this module on its own: create the app, which binds the

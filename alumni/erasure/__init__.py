@@ -10,6 +10,7 @@
 
 from alumni.erasure.ledger import LedgerError
 from alumni.erasure.operation import (
+    Carried,
     carry_out,
     erase_alumnus,
     is_being_erased,
@@ -26,6 +27,7 @@ from alumni.erasure.replay import (
 )
 
 __all__ = [
+    "Carried",
     "LedgerError",
     "ReplayPending",
     "ReplayReport",

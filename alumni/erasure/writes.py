@@ -76,6 +76,24 @@ _CLAIM_AND_LOCK = (
     .join_from(_claimed_request, _alumni, _alumni.c.id == _claimed_request.c.alumnus_id)
     .with_for_update(of=_alumni)
 )
+# Requests waiting beside the one a job claimed, with their person, for the same transaction.
+# Only what nobody holds: a request or person locked by another erasure or by a sender is
+# skipped (its own job does it), so the group never waits for anyone. On SQLite the write lock,
+# taken by the first claim, keeps everyone else out, and FOR UPDATE renders as nothing.
+_CLAIM_WAITING = (
+    sa.select(
+        _requests.c.alumnus_id,
+        _requests.c.reason,
+        _requests.c.channel,
+        _requests.c.actor,
+        *_PERSON_COLUMNS,
+    )
+    .join_from(_requests, _alumni, _alumni.c.id == _requests.c.alumnus_id)
+    .where(_requests.c.done_at.is_(None), _requests.c.id != sa.bindparam("p_request"))
+    .order_by(_requests.c.id)
+    .limit(sa.bindparam("p_limit", type_=sa.Integer()))
+    .with_for_update(of=(_requests, _alumni), skip_locked=True)
+)
 # Cancel what is claimed and not sent; keep every delivery, without the person, so that the
 # campaign's totals stay.
 _END_DELIVERIES = (
@@ -142,6 +160,13 @@ def claim(request_id: int) -> Claim | None:
         return None if row is None else Claim(*row[:4], Person(*row[4:]))
     row = db.session.execute(_CLAIM, {"p_request": request_id}).first()
     return None if row is None else Claim(*row, None)
+
+
+def claim_waiting(request_id: int, limit: int) -> list[Claim]:
+    """Up to ``limit`` other requests not done yet, oldest first, each with its person read
+    and locked: those that nobody else holds at this moment."""
+    rows = db.session.execute(_CLAIM_WAITING, {"p_request": request_id, "p_limit": limit})
+    return [Claim(*row[:4], Person(*row[4:])) for row in rows]
 
 
 def lock_person(alumnus_id: int) -> Person:
@@ -286,7 +311,7 @@ def _clear_person(cleared: tuple[str, ...], locale: str) -> sa.Update:
 @functools.cache
 def _suppress(dialect: str) -> sa.Insert:
     """The keyed hashes given as one parameter on the list (an array on PostgreSQL, a JSON
-    array on SQLite, as ``alumni.sql.among`` looks them up); a hash listed before keeps its
+    array on SQLite, as ``alumni.models.base.among`` looks them up); a hash listed before keeps its
     first reason. (A multi-row VALUES would be compiled anew for every erasure.)"""
     table = Suppression.__table__
     if dialect == "postgresql":

@@ -249,7 +249,7 @@ def test_erasure_jobs_on_four_threads_leave_the_database_caught_up(app, held_job
         erasure.request_erasure(person, **STAFF)
     db.session.commit()
     request_ids = [args[0] for _, args in held_jobs]
-    outcomes: list[str] = []
+    outcomes: list[erasure.Carried] = []
 
     def work(chunk: list[int]) -> None:
         with app.app_context():
@@ -261,7 +261,9 @@ def test_erasure_jobs_on_four_threads_leave_the_database_caught_up(app, held_job
         thread.start()
     for thread in threads:
         thread.join(timeout=120)
-    assert outcomes == ["erased"] * len(people)
+    # Every job's request done, most by the first jobs' groups; every person erased once.
+    assert {carried.outcome for carried in outcomes} <= {"erased", "done-before"}
+    assert sum(carried.erased for carried in outcomes) == len(people)
     assert len(ledger.read(app.config["ERASURE_LEDGER_PATH"], 0, 100)[0]) == len(people)
     assert position.bytes_behind() == 0
     db.session.expire_all()
