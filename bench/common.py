@@ -1,8 +1,11 @@
-"""What the benchmarks share: the app on a freshly migrated database."""
+"""What the benchmarks share: where PostgreSQL and Redis are, fresh databases, the app on a
+freshly migrated one, stopping the servers they start, and CPU time read off ``/proc``."""
 
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,6 +18,38 @@ from flask import Flask  # noqa: E402
 
 from alumni import create_app  # noqa: E402
 from alumni.extensions import db  # noqa: E402
+
+POSTGRES_SERVER = os.environ.get("BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432")
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
+
+
+def fresh_database(name: str) -> str:
+    """Drop and create the PostgreSQL database ``name``; returns its URL."""
+    import psycopg
+
+    with psycopg.connect(f"{POSTGRES_SERVER}/postgres", autocommit=True) as connection:
+        connection.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        connection.execute(f"CREATE DATABASE {name}")
+    return f"{POSTGRES_SERVER}/{name}"
+
+
+def drop_database(name: str) -> None:
+    import psycopg
+
+    with psycopg.connect(f"{POSTGRES_SERVER}/postgres", autocommit=True) as connection:
+        connection.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def stop(process: subprocess.Popen, timeout: float = 30) -> None:
+    """A server started in a session of its own, and its children: asked to stop, then
+    killed after ``timeout`` seconds."""
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=30)
 
 
 @contextmanager

@@ -47,7 +47,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import sqlalchemy as sa  # noqa: E402
-from common import migrated_app, postgres_seconds  # noqa: E402
+from common import fresh_database, migrated_app, postgres_seconds  # noqa: E402
 from flask import Flask  # noqa: E402
 
 from alumni import erasure  # noqa: E402
@@ -71,7 +71,6 @@ from alumni.models import (  # noqa: E402
 )
 from alumni.models.purpose import Purpose  # noqa: E402
 
-POSTGRES_SERVER = os.environ.get("BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432")
 POSTGRES_DB = "alumni_bench_erase"
 CHUNK = 5000
 KEYS = {
@@ -88,14 +87,7 @@ def sqlite_url(folder: Path, name: str) -> str:
 
 
 def postgres_url(folder: Path, name: str) -> str:
-    """Drop and create the database; returns its URL."""
-    import psycopg
-
-    database = f"{POSTGRES_DB}_{name}"
-    with psycopg.connect(f"{POSTGRES_SERVER}/postgres", autocommit=True) as connection:
-        connection.execute(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
-        connection.execute(f"CREATE DATABASE {database}")
-    return f"{POSTGRES_SERVER}/{database}"
+    return fresh_database(f"{POSTGRES_DB}_{name}")
 
 
 DATABASES: dict[str, Callable[[Path, str], str]] = {

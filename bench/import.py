@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import os
 import pstats
 import random
 import sys
@@ -29,11 +28,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from common import migrated_app  # noqa: E402
+from common import fresh_database, migrated_app  # noqa: E402
 
 from alumni.people.importer import ImportReport, import_graduates  # noqa: E402
 
-POSTGRES_SERVER = os.environ.get("BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432")
 POSTGRES_DB = "alumni_bench"
 GOAL = 10_000  # rows per second
 SEED = 2026
@@ -188,13 +186,7 @@ def sqlite_url(folder: Path) -> str:
 
 
 def postgres_url(folder: Path) -> str:
-    """Drop and create ``alumni_bench``; returns its URL."""
-    import psycopg
-
-    with psycopg.connect(f"{POSTGRES_SERVER}/postgres", autocommit=True) as connection:
-        connection.execute(f"DROP DATABASE IF EXISTS {POSTGRES_DB} WITH (FORCE)")
-        connection.execute(f"CREATE DATABASE {POSTGRES_DB}")
-    return f"{POSTGRES_SERVER}/{POSTGRES_DB}"
+    return fresh_database(POSTGRES_DB)
 
 
 DATABASES: dict[str, Callable[[Path], str]] = {"sqlite": sqlite_url, "postgresql": postgres_url}

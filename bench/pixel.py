@@ -28,7 +28,6 @@ import argparse
 import os
 import re
 import shutil
-import signal
 import socket
 import statistics
 import subprocess
@@ -45,11 +44,11 @@ from gunicorn import version_info as gunicorn_version
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from common import POSTGRES_SERVER, REDIS_URL, fresh_database, stop  # noqa: E402
+
 from alumni.opens.pixel import PIXEL  # noqa: E402
 
-POSTGRES_SERVER = os.environ.get("BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432")
 POSTGRES_DB = "alumni_bench_pixel"
-REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
 GOAL_RATIO = 0.8
 # gunicorn 25.1+ opens a control socket in $HOME: not for servers run side by side.
 NO_CONTROL_SOCKET = ["--no-control-socket"] if gunicorn_version >= (25, 1) else []
@@ -97,11 +96,7 @@ def make_app(namespace: str, redis: bool) -> Flask:
 
 def prepare(namespace: str) -> tuple[int, list[str]]:
     """A fresh database with one sent campaign; its id and TOKENS genuine pixel paths."""
-    import psycopg
-
-    with psycopg.connect(f"{POSTGRES_SERVER}/postgres", autocommit=True) as connection:
-        connection.execute(f"DROP DATABASE IF EXISTS {POSTGRES_DB} WITH (FORCE)")
-        connection.execute(f"CREATE DATABASE {POSTGRES_DB}")
+    fresh_database(POSTGRES_DB)
     app = make_app(namespace, redis=False)
     with app.app_context():
         from flask_migrate import upgrade
@@ -215,16 +210,6 @@ def nginx(port: int, folder: Path, workers: int) -> subprocess.Popen | None:
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
-
-
-def stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=30)
 
 
 def wait_ready(port: int, path: str, process: subprocess.Popen, log: Path | None) -> None:

@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import os
-import signal
 import smtplib
 import socket
 import subprocess
@@ -44,14 +43,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import sqlalchemy as sa  # noqa: E402
-from common import processes  # noqa: E402
+from common import REDIS_URL, drop_database, fresh_database, processes, stop  # noqa: E402
 
 from alumni import create_app  # noqa: E402
 from alumni.extensions import db  # noqa: E402
 
-POSTGRES_SERVER = os.environ.get("BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432")
 POSTGRES_DB = "alumni_bench_send"
-REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
 GOAL_RATIO = 0.5
 SENDER, FIRST_RECIPIENT = "alumni@bench.example", "first@example.com"  # the baseline's envelope
 KEYS = {
@@ -148,22 +145,6 @@ class Sink:
 
 
 # -- the database --------------------------------------------------------------------------------
-
-
-def fresh_database(name: str = POSTGRES_DB) -> str:
-    import psycopg
-
-    with psycopg.connect(f"{POSTGRES_SERVER}/postgres", autocommit=True) as connection:
-        connection.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        connection.execute(f"CREATE DATABASE {name}")
-    return f"{POSTGRES_SERVER}/{name}"
-
-
-def drop_database(name: str = POSTGRES_DB) -> None:
-    import psycopg
-
-    with psycopg.connect(f"{POSTGRES_SERVER}/postgres", autocommit=True) as connection:
-        connection.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 FILL_ALUMNI = """
@@ -313,16 +294,6 @@ def wait_until_ready(worker: subprocess.Popen, log: Path, processes: int) -> Non
     sys.exit(f"the worker did not get ready in 120 s; see {log}")
 
 
-def stop_worker(worker: subprocess.Popen) -> None:
-    if worker.poll() is None:
-        os.killpg(worker.pid, signal.SIGTERM)
-        try:
-            worker.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(worker.pid, signal.SIGKILL)
-            worker.wait(timeout=30)
-
-
 def clear_namespace(namespace: str) -> None:
     import redis
 
@@ -364,7 +335,7 @@ def run_pipeline(
     from alumni.models import Campaign, CampaignStatus, Delivery
     from alumni.models.purpose import Purpose
 
-    url = fresh_database()
+    url = fresh_database(POSTGRES_DB)
     namespace = f"alumni_bench_send_{os.getpid()}_{n}"
     app = create_app(app_config(url, namespace, sink, batch_size, folder), str(folder))
     with app.app_context():
@@ -417,7 +388,7 @@ def run_pipeline(
             memory.sample()
             memory.read_high_water()
         finally:
-            stop_worker(worker)
+            stop(worker, timeout=60)
         received, distinct = sink.stats()
         deliveries = {
             getattr(status, "value", str(status)): number
@@ -549,7 +520,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         sink.stop()
         if not args.keep_database:
-            drop_database()
+            drop_database(POSTGRES_DB)
 
     print()
     print(

@@ -31,15 +31,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import sqlalchemy as sa
-from common import postgres_seconds
+from common import drop_database, fresh_database, postgres_seconds
 from send import (
     BODY,
     SUBJECT,
     Sink,
     app_config,
-    drop_database,
     fill,
-    fresh_database,
 )
 
 from alumni import create_app
