@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 from flask import (
     Response,
+    abort,
     current_app,
     flash,
     redirect,
@@ -166,6 +167,8 @@ def logout() -> Any:
     deduct_when=refused,
 )
 def password() -> Any:
+    if not sso_accounts.password_login_allowed(current_app.config):
+        abort(404)  # only the school's provider signs staff in: a password would open nothing
     form = PasswordForm()
     if form.validate_on_submit():
         staff = current_user.staff

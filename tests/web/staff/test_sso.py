@@ -378,6 +378,12 @@ class TestPasswordLoginOff:
         assert sign_in(browser, provider, "officer").status_code == 303
         assert logged_in(browser)
 
+    def test_there_is_no_password_to_change(self, app, provider, browser) -> None:
+        make_staff("officer", email=OFFICER)
+        sign_in(browser, provider, "officer")
+        assert browser.get("/staff/password").status_code == 404
+        assert 'href="/staff/password"' not in browser.get("/staff/").get_data(as_text=True)
+
 
 def test_a_provider_that_cannot_be_reached_gives_a_clear_page(
     tmp_path: Path, sqlite_template: Path
