@@ -245,6 +245,54 @@ def test_a_code_with_another_verifier_is_refused(app, provider, browser) -> None
     assert last_refusal() == "token-refused"
 
 
+def test_an_id_token_not_signed_by_the_provider_is_refused(app, provider, browser) -> None:
+    """The ID token's signature is checked against the provider's published keys: here the
+    app is made to believe in another key under the same name."""
+    from authlib.integrations.flask_client import OAuth
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from joserfc.jwk import RSAKey
+
+    make_staff("officer", email=OFFICER)
+    callback = provider.sign_in(start(browser), "officer")
+    client = app.extensions[OAuth.__module__].create_client("school")
+    other = RSAKey.import_key(rsa.generate_private_key(public_exponent=65537, key_size=2048))
+    client.server_metadata["jwks"] = {
+        "keys": [{**other.as_dict(private=False), "kid": "test-run", "alg": "RS256"}]
+    }
+    response = answer(browser, callback)
+    assert response.status_code == 403
+    assert not logged_in(browser)
+    assert last_refusal() == "bad-id-token"
+
+
+def test_userinfo_about_another_subject_is_refused(app) -> None:
+    """OpenID Connect Core 5.3.2: the userinfo claims count only with the ID token's sub."""
+    from alumni.web.staff.sso import user_info
+
+    class Client:
+        def load_server_metadata(self) -> dict:
+            return {"userinfo_endpoint": "https://idp.example/me"}
+
+        def userinfo(self, token: dict) -> dict:
+            return {"sub": "someone-else", "email": "boss@school.example"}
+
+    with pytest.raises(ValueError, match="another subject"):
+        user_info(Client(), {"access_token": "a"}, "officer")
+
+
+class TestAnotherIssuer:
+    @pytest.fixture
+    def config_overrides(self, provider: IdentityProvider) -> dict:
+        """The discovery document names 127.0.0.1; the app was told localhost."""
+        issuer = provider.issuer.replace("127.0.0.1", "localhost")
+        return provider.app_config(OIDC_ISSUER=issuer)
+
+    def test_a_provider_naming_another_issuer_is_not_used(self, app, browser) -> None:
+        response = browser.get("/staff/sso")
+        assert response.status_code == 503
+        assert last_refusal() == "provider-unreachable"
+
+
 def test_a_cancelled_sign_in_is_refused(app, provider, browser) -> None:
     state = parse_qs(urlsplit(start(browser)).query)["state"][0]
     response = browser.get(f"/staff/sso/callback?error=access_denied&state={state}")
