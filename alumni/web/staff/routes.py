@@ -244,6 +244,15 @@ def record_rate_limited() -> None:
         typed = request.form.get("email", "")
         result = accounts.LoginResult(accounts.find_staff(typed), "rate-limited")
         accounts.record_login(typed, result, address=request.remote_addr)
+    elif request.endpoint == "staff.sso_callback":
+        audit.record(
+            "staff.login",
+            actor="anonymous",
+            method="sso",
+            outcome="failure",
+            reason="rate-limited",
+            address=request.remote_addr,
+        )
     elif request.endpoint == "staff.password" and current_user.is_authenticated:
         audit.record(
             "staff.password_change",

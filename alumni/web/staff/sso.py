@@ -63,6 +63,7 @@ def sso_start() -> Any:
             # OpenID Connect Discovery 4.3: the document must name the issuer we trust.
             current_app.logger.error("OIDC_ISSUER differs from the provider's own issuer")
             return refuse(sso.SsoRefusal.PROVIDER_UNREACHABLE, status=503)
+        forget_earlier_sign_ins()
         session[NEXT_KEY] = local_target(request.args.get("next"))
         return client.authorize_redirect(callback_url())
     except requests.RequestException:
@@ -103,6 +104,13 @@ def sso_callback() -> Any:
     sso.record_sso_login(result, address=request.remote_addr)
     db.session.commit()
     return first_factor_passed(result.staff, session.pop(NEXT_KEY, None))  # type: ignore[arg-type]
+
+
+def forget_earlier_sign_ins() -> None:
+    """One sign-in at a time per browser: an older state no longer counts, and the cookie
+    does not grow with every press of the button."""
+    for key in [key for key in session if key.startswith(f"_state_{CLIENT}_")]:
+        del session[key]
 
 
 def user_info(client: Any, token: dict[str, Any], subject: str) -> dict[str, Any]:

@@ -199,6 +199,38 @@ def test_a_state_is_used_once(app, provider, browser) -> None:
     assert not logged_in(browser)
 
 
+def test_only_the_latest_sign_in_of_a_browser_counts(app, provider, browser) -> None:
+    make_staff("officer", email=OFFICER)
+    earlier = provider.sign_in(start(browser), "officer")
+    start(browser)  # pressed the button again
+    assert answer(browser, earlier).status_code == 400
+    assert last_refusal() == "bad-state"
+    with browser.session_transaction() as session:
+        assert len([key for key in session if key.startswith("_state_")]) == 1
+
+
+def test_the_sign_in_starts_a_fresh_session(app, provider, browser) -> None:
+    """Nothing planted in the session before the sign-in survives it (session fixation)."""
+    make_staff("officer", email=OFFICER)
+    authorization = start(browser)
+    with browser.session_transaction() as planted:
+        planted["planted"] = "by someone else"
+    assert answer(browser, provider.sign_in(authorization, "officer")).status_code == 303
+    with browser.session_transaction() as session:
+        assert "planted" not in session
+        assert not [key for key in session if key.startswith("_state_")]
+
+
+def test_refused_answers_are_rate_limited(app, provider, browser) -> None:
+    """Guessing at codes and states from one address stops after five refusals a minute."""
+    statuses = [
+        browser.get(f"/staff/sso/callback?code=guess{n}&state=guess{n}").status_code
+        for n in range(6)
+    ]
+    assert statuses == [400] * 5 + [429]
+    assert last_refusal() == "rate-limited"
+
+
 def test_an_id_token_with_a_wrong_nonce_is_refused(app, provider, browser) -> None:
     make_staff("officer", email=OFFICER)
     request = with_params(start(browser), nonce="n" * 20)  # the provider signs this nonce
