@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import selectors
 import shutil
 import subprocess
 import time
@@ -157,8 +158,12 @@ def running_provider(folder: Path, redirect_uri: str) -> Iterator[IdentityProvid
 def _announced_issuer(process: subprocess.Popen, log: Path) -> str:
     """The issuer the provider prints once it listens; then its discovery document answers."""
     assert process.stdout is not None
-    line = process.stdout.readline()
+    with selectors.DefaultSelector() as waiting:
+        waiting.register(process.stdout, selectors.EVENT_READ)
+        ready = waiting.select(timeout=START_SECONDS)
+    line = process.stdout.readline() if ready else ""
     if not line:
+        process.kill()
         process.wait(timeout=5)
         raise RuntimeError(f"oidc-provider did not start: {log.read_text()[-2000:]}")
     issuer = json.loads(line)["issuer"]

@@ -20,7 +20,7 @@ import requests
 from authlib.common.errors import AuthlibBaseError
 from authlib.integrations.base_client import MismatchingStateError, OAuthError
 from authlib.integrations.flask_client import OAuth
-from flask import Flask, current_app, render_template, request, session, url_for
+from flask import Flask, abort, current_app, render_template, request, session, url_for
 from joserfc.errors import JoseError
 
 from alumni.accounts import sso
@@ -55,7 +55,7 @@ def refuse(refusal: sso.SsoRefusal, staff: Any = None, status: int = 403) -> tup
 @bp.get("/sso")
 def sso_start() -> Any:
     if not sso.sso_enabled(current_app.config):
-        return render_template("staff/error.html", code=404), 404
+        abort(404)
     client = provider()
     try:
         metadata = client.load_server_metadata()
@@ -74,7 +74,7 @@ def sso_start() -> Any:
 @limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], deduct_when=refused)
 def sso_callback() -> Any:
     if not sso.sso_enabled(current_app.config):
-        return render_template("staff/error.html", code=404), 404
+        abort(404)
     client = provider()
     try:
         token = client.authorize_access_token()

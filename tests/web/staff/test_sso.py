@@ -465,6 +465,18 @@ class TestPasswordLoginOff:
         assert 'href="/staff/password"' not in browser.get("/staff/").get_data(as_text=True)
 
 
+class TestWithoutSingleSignOn:
+    @pytest.fixture
+    def config_overrides(self) -> dict:
+        return {}
+
+    def test_there_is_no_button_and_no_way_in(self, app, browser) -> None:
+        page = browser.get(LOGIN).get_data(as_text=True)
+        assert "/staff/sso" not in page and 'name="password"' in page
+        assert browser.get("/staff/sso").status_code == 404
+        assert browser.get("/staff/sso/callback?code=a&state=b").status_code == 404
+
+
 def test_a_provider_that_cannot_be_reached_gives_a_clear_page(
     tmp_path: Path, sqlite_template: Path
 ) -> None:
