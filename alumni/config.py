@@ -117,6 +117,24 @@ def load_config(instance_path: Path, environ: Mapping[str, str] = os.environ) ->
         "SESSION_COOKIE_SECURE": _secure_cookies(environ),
         # A staff session ends after a working day without a request.
         "PERMANENT_SESSION_LIFETIME": timedelta(hours=float(env("STAFF_SESSION_HOURS", "8"))),
+        # -- staff single sign-on (OpenID Connect) -----------------------------------------
+        # The school's identity provider; its /.well-known/openid-configuration says the rest.
+        # Unset: no single sign-on, staff log in with a password.
+        "OIDC_ISSUER": (env("OIDC_ISSUER") or "").strip().rstrip("/") or None,
+        "OIDC_CLIENT_ID": env("OIDC_CLIENT_ID") or None,
+        "OIDC_CLIENT_SECRET": env("OIDC_CLIENT_SECRET") or None,
+        # Scopes asked for: the provider must release email, email_verified and the role claim.
+        "OIDC_SCOPE": env("OIDC_SCOPE", "openid email"),
+        # The claim that says what a person may do here, and its values as roles:
+        # "urn:x:alumni:admin=admin,urn:x:alumni:office=officer". Unmapped: no session.
+        "OIDC_ROLE_CLAIM": env("OIDC_ROLE_CLAIM", "eduPersonEntitlement"),
+        "OIDC_ROLE_MAP": parse_role_map(env("OIDC_ROLE_MAP", "")),
+        # On: a person the provider vouches for, with a mapped role, gets an account at the
+        # first login. Off: only accounts that exist already (made or invited by an admin).
+        "OIDC_CREATE_ACCOUNTS": env("OIDC_CREATE_ACCOUNTS", "off").strip().lower() in TRUE_WORDS,
+        # Off (with single sign-on configured): the login page shows only the provider's button
+        # and passwords are refused.
+        "STAFF_PASSWORD_LOGIN": env("STAFF_PASSWORD_LOGIN", "on").strip().lower() in TRUE_WORDS,
         # Failed staff logins (only failures count), per client address and per account typed.
         "LOGIN_RATE_LIMIT": env("LOGIN_RATE_LIMIT", "5 per minute;20 per hour"),
         "LOGIN_RATE_LIMIT_PER_ACCOUNT": env(
@@ -158,6 +176,24 @@ def parse_keep_fields(value: str) -> dict[str, str]:
             raise ValueError(f"ERASURE_KEEP_FIELDS: {name!r} needs the legal duty that keeps it")
         kept[name] = reason
     return kept
+
+
+def parse_role_map(value: str) -> dict[str, str]:
+    """``claim-value=role,claim-value=role`` into a dict; an unknown role stops the app."""
+    from alumni.models.staff import Role
+
+    roles = tuple(Role)
+    mapping: dict[str, str] = {}
+    for part in value.split(","):
+        if not part.strip():
+            continue
+        claim_value, _, role = (piece.strip() for piece in part.rpartition("="))
+        if not claim_value or role not in roles:
+            raise ValueError(
+                f"OIDC_ROLE_MAP: {part.strip()!r} is not VALUE=ROLE, ROLE one of {', '.join(roles)}"
+            )
+        mapping[claim_value] = role
+    return mapping
 
 
 def _secure_cookies(environ: Mapping[str, str]) -> bool:

@@ -12,13 +12,14 @@ def init_app(app: Flask) -> None:
     headers, staff sessions; and access logs without tokens."""
     from alumni.extensions import csrf, limiter
     from alumni.web import access_log, request_size, security
-    from alumni.web.staff import session
+    from alumni.web.staff import session, sso
 
     request_size.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)
     security.init_app(app)
     session.init_app(app)
+    sso.init_app(app)
     access_log.quiet_dev_server()
 
 

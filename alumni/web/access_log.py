@@ -1,7 +1,8 @@
 """gunicorn's access log without what would tie a line to a person.
 
 Links in emails carry a signed token in their path: the token is replaced by ``[token]``, in
-gunicorn's log and in the development server's (``flask run``).
+gunicorn's log and in the development server's (``flask run``); so is the query of the identity
+provider's answer to a staff sign-in (its code and state).
 Open-tracking requests (``/o/...``) are not logged at all, also not by the development server
 (``flask run``). Query strings and client addresses are left out by the format in
 ``gunicorn.conf.py``.
@@ -23,6 +24,8 @@ TOKEN_PATH = re.compile(rf"^/({_KINDS})/[^/]+")
 # The same inside a request line ("GET /optin/<token>?lang=en HTTP/1.1"), with its query.
 TOKEN_IN_LINE = re.compile(rf"(\s)/({_KINDS})/[^/\s?]+(\S*?)(\?\S*)?(?=\s|$)")
 UNLOGGED_PREFIXES = ("/o/",)
+# The identity provider's answer to a staff sign-in carries its code and state in the query.
+SECRET_QUERY_IN_LINE = re.compile(r"(\s/staff/sso/callback)\?\S*")
 
 
 def redact(path: str) -> str | None:
@@ -43,7 +46,7 @@ class PrivacyLogger(Logger):
 
 class DevServerFilter(logging.Filter):
     """The development server's request log (werkzeug) leaves open-tracking requests out, and
-    the tokens of links as gunicorn's log does."""
+    the tokens of links as gunicorn's log does, and the code of a staff sign-in."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         arguments = record.args if isinstance(record.args, tuple) else ()
@@ -54,12 +57,15 @@ class DevServerFilter(logging.Filter):
         ):
             return False
         record.args = tuple(
-            TOKEN_IN_LINE.sub(r"\1/\2/[token]\3", argument)
-            if isinstance(argument, str)
-            else argument
+            _without_secrets(argument) if isinstance(argument, str) else argument
             for argument in arguments
         )
         return True
+
+
+def _without_secrets(request_line: str) -> str:
+    request_line = TOKEN_IN_LINE.sub(r"\1/\2/[token]\3", request_line)
+    return SECRET_QUERY_IN_LINE.sub(r"\1?[redacted]", request_line)
 
 
 def quiet_dev_server() -> None:

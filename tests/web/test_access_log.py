@@ -92,3 +92,21 @@ def test_the_development_server_logs_no_link_token(app, caplog):
     assert TOKEN not in logged and "lang=en" not in logged
     assert "GET /preferences/[token] HTTP/1.1" in logged
     assert "POST /unsubscribe/[token]/preferences-link HTTP/1.1" in logged
+
+
+def test_the_development_server_logs_no_sign_in_code(app, caplog):
+    """The identity provider's answer carries a code (and state) that redeems a sign-in."""
+    from werkzeug._internal import _log
+
+    line = '127.0.0.1 - - [01/Dec/2026 09:00:00] "%s" %s %s\n'
+    with caplog.at_level(logging.INFO, logger="werkzeug"):
+        _log(
+            "info",
+            line,
+            "GET /staff/sso/callback?code=SECRETCODE&state=SECRETSTATE&iss=x HTTP/1.1",
+            "303",
+            "-",
+        )
+    logged = caplog.text
+    assert "SECRETCODE" not in logged and "SECRETSTATE" not in logged
+    assert "GET /staff/sso/callback?[redacted] HTTP/1.1" in logged

@@ -10,4 +10,5 @@ from alumni.web.staff import (  # noqa: E402, F401
     lookup,
     research,
     routes,
+    sso,
 )

@@ -8,6 +8,7 @@ from flask import current_app, url_for
 from flask_babel import lazy_gettext as _l
 
 from alumni.accounts.access import may
+from alumni.accounts.sso import password_login_allowed
 from alumni.models import Role, StaffUser
 
 
@@ -37,5 +38,7 @@ def sections_for(staff: StaffUser) -> list[tuple[str, str]]:
     return [
         (url_for(section.endpoint), str(section.label))
         for section in SECTIONS
-        if section.endpoint in current_app.view_functions and may(staff, *section.roles)
+        if section.endpoint in current_app.view_functions
+        and may(staff, *section.roles)
+        and (section.endpoint != "staff.password" or password_login_allowed(current_app.config))
     ]

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 from flask import (
     Response,
+    abort,
     current_app,
     flash,
     redirect,
@@ -23,6 +24,7 @@ from flask_login import current_user, login_user, logout_user
 from werkzeug.exceptions import HTTPException
 
 from alumni import audit
+from alumni.accounts import sso as sso_accounts
 from alumni.accounts import staff as accounts
 from alumni.accounts.access import may
 from alumni.consent import statistics
@@ -62,6 +64,13 @@ def start_session(staff: StaffUser) -> None:
     session.permanent = True
 
 
+def first_factor_passed(staff: StaffUser, target: str | None) -> Response:
+    """Every way in ends here once the first factor is proven (a password, or the school's
+    identity provider): the session starts and the browser goes on to ``target``."""
+    start_session(staff)
+    return redirect(local_target(target) or url_for("staff.dashboard"), code=303)
+
+
 def local_target(target: str | None) -> str | None:
     """``next`` only when it is a path on this site: never an open redirect."""
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
@@ -72,7 +81,12 @@ def local_target(target: str | None) -> str | None:
 
 @bp.context_processor
 def staff_helpers() -> dict[str, Any]:
-    return {"role_label": lambda role: Role(role).label, "may": may}
+    return {
+        "role_label": lambda role: Role(role).label,
+        "may": may,
+        "sso_enabled": sso_accounts.sso_enabled(current_app.config),
+        "password_login": sso_accounts.password_login_allowed(current_app.config),
+    }
 
 
 @bp.after_request
@@ -96,14 +110,14 @@ def login() -> Any:
         return redirect(url_for("staff.dashboard"))
     form = LoginForm()
     error = None
+    if request.method == "POST" and not sso_accounts.password_login_allowed(current_app.config):
+        return refuse_password()
     if form.validate_on_submit():
         result = accounts.check_login(form.email.data, form.password.data)
         accounts.record_login(form.email.data, result, address=request.remote_addr)
         db.session.commit()
         if result.accepted:
-            start_session(result.staff)
-            target = local_target(request.args.get("next")) or url_for("staff.dashboard")
-            return redirect(target, code=303)
+            return first_factor_passed(result.staff, request.args.get("next"))
         mark_refused()
         if (
             result.refusal is accounts.LoginRefusal.INACTIVE
@@ -113,6 +127,22 @@ def login() -> Any:
             error = _("The email address or the password is not correct.")
     status = 400 if form.errors or error else 200
     return render_template("staff/login.html", form=form, error=error), status
+
+
+def refuse_password() -> tuple[str, int]:
+    """Only single sign-on is allowed: a posted password is not even looked at."""
+    audit.record(
+        "staff.login",
+        actor="anonymous",
+        method="password",
+        outcome="failure",
+        reason=str(sso_accounts.SsoRefusal.PASSWORD_LOGIN_OFF),
+        address=request.remote_addr,
+    )
+    db.session.commit()
+    mark_refused()
+    error = sso_accounts.SsoRefusal.PASSWORD_LOGIN_OFF.label
+    return render_template("staff/login.html", form=LoginForm(), error=error), 403
 
 
 @bp.post("/logout")
@@ -137,6 +167,8 @@ def logout() -> Any:
     deduct_when=refused,
 )
 def password() -> Any:
+    if not sso_accounts.password_login_allowed(current_app.config):
+        abort(404)  # only the school's provider signs staff in: a password would open nothing
     form = PasswordForm()
     if form.validate_on_submit():
         staff = current_user.staff
@@ -212,6 +244,15 @@ def record_rate_limited() -> None:
         typed = request.form.get("email", "")
         result = accounts.LoginResult(accounts.find_staff(typed), "rate-limited")
         accounts.record_login(typed, result, address=request.remote_addr)
+    elif request.endpoint == "staff.sso_callback":
+        audit.record(
+            "staff.login",
+            actor="anonymous",
+            method="sso",
+            outcome="failure",
+            reason="rate-limited",
+            address=request.remote_addr,
+        )
     elif request.endpoint == "staff.password" and current_user.is_authenticated:
         audit.record(
             "staff.password_change",

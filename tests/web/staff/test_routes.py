@@ -348,12 +348,16 @@ def test_password_guessing_on_the_change_page_is_limited(app, auth):
 # -- roles ------------------------------------------------------------------------------------
 
 
+# The ways in: the password form, and the start and answer of single sign-on.
+LOGIN_ENDPOINTS = ("staff.login", "staff.sso_start", "staff.sso_callback")
+
+
 def staff_rules(app) -> list[tuple[str, str]]:
     """Every staff URL, with 1 for each of its parameters (the login is checked first)."""
     return [
         (re.sub(r"<[^>]+>", "1", rule.rule), "GET" if "GET" in rule.methods else "POST")
         for rule in app.url_map.iter_rules()
-        if rule.endpoint.startswith("staff.") and rule.endpoint != "staff.login"
+        if rule.endpoint.startswith("staff.") and rule.endpoint not in LOGIN_ENDPOINTS
     ]
 
 
