@@ -58,22 +58,30 @@ class LiveServer:
     outbox: Path
 
 
-@pytest.fixture
-def live_server(tmp_path: Path, sqlite_template: Path) -> Iterator[LiveServer]:
-    """A fresh copy of the migrated SQLite database, served on a free port in a thread."""
+@contextmanager
+def serving(
+    tmp_path: Path, sqlite_template: Path, config_for: Callable[[str, str], dict[str, Any]]
+) -> Iterator[LiveServer]:
+    """A fresh copy of the migrated SQLite database, its app served on a free port in a thread.
+
+    ``config_for(database_url, url)`` gives the app's config once the server's address is
+    known, which the config may need (an identity provider's redirect URI)."""
     database = tmp_path / "alumni.sqlite3"
     shutil.copy(sqlite_template, database)
-    config = base_config(tmp_path, f"sqlite:///{database}", SMTP_URL=None, DEV_OUTBOX=True)
-    del config["MAIL_BACKEND"]  # unset: the dev outbox backend writes .eml files
-    app = create_app(config, instance_path=str(tmp_path))
-    server: BaseWSGIServer = make_server("127.0.0.1", 0, app, threaded=True)
+    named: list[Flask] = []
+
+    def dispatch(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        return named[0](environ, start_response)
+
+    server: BaseWSGIServer = make_server("127.0.0.1", 0, dispatch, threaded=True)
     url = f"http://127.0.0.1:{server.server_port}"
-    app.config["BASE_URL"] = url  # read when links are made, so setting it now is in time
+    app = create_app(config_for(f"sqlite:///{database}", url), instance_path=str(tmp_path))
+    named.append(app)
     thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
     thread.start()
     try:
         with app.app_context():
-            yield LiveServer(app=app, url=url, outbox=Path(config["OUTBOX_PATH"]))
+            yield LiveServer(app=app, url=url, outbox=Path(app.config["OUTBOX_PATH"]))
             app.extensions["dramatiq"].stop()
             db.session.remove()
     finally:
@@ -82,6 +90,19 @@ def live_server(tmp_path: Path, sqlite_template: Path) -> Iterator[LiveServer]:
         thread.join(timeout=10)
         with app.app_context():
             db.engine.dispose()
+
+
+@pytest.fixture
+def live_server(tmp_path: Path, sqlite_template: Path) -> Iterator[LiveServer]:
+    """The app with the dev outbox on, as ``make run`` serves it."""
+
+    def config_for(database_url: str, url: str) -> dict[str, Any]:
+        config = base_config(tmp_path, database_url, SMTP_URL=None, DEV_OUTBOX=True, BASE_URL=url)
+        del config["MAIL_BACKEND"]  # unset: the dev outbox backend writes .eml files
+        return config
+
+    with serving(tmp_path, sqlite_template, config_for) as server:
+        yield server
 
 
 @pytest.fixture(scope="module")

@@ -3,28 +3,25 @@
 the provider's claim gives, not the one the account had. Password login is off, as a school
 that signs its staff in centrally would have it.
 
-The app is served here rather than by the journeys' ``live_server``: the provider must know the
-app's address (its redirect URI) before the app knows the provider's.
+The app is served with its own config (``serving``): the provider must know the app's address
+(its redirect URI) before the app knows the provider's.
 """
 
 from __future__ import annotations
 
 import re
-import shutil
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 import pytest
 from playwright.sync_api import expect
-from werkzeug.serving import make_server
 
-from alumni import create_app
 from alumni.extensions import db
 from alumni.models import Role, StaffUser
 from tests.conftest import base_config, require
-from tests.journeys.conftest import BrowserTab, LiveServer, Screenshot
+from tests.journeys.conftest import BrowserTab, LiveServer, Screenshot, serving
 from tests.journeys.test_browser_journey import origin
 from tests.support.factories import make_staff
 from tests.support.identity_provider import (
@@ -41,16 +38,6 @@ pytestmark = pytest.mark.browser
 EMAIL = "head.of.office@school.example"
 
 
-class AppLater:
-    """A WSGI app to be named once the server's port is known."""
-
-    app: Callable[..., Any] | None = None
-
-    def __call__(self, environ: dict, start_response: Callable) -> Any:
-        assert self.app is not None
-        return self.app(environ, start_response)
-
-
 @pytest.fixture
 def identity_provider() -> Iterator[None]:
     """Only that node is there (started below, with the server's address)."""
@@ -62,33 +49,17 @@ def identity_provider() -> Iterator[None]:
 def sso_server(
     tmp_path: Path, sqlite_template: Path, identity_provider: None
 ) -> Iterator[tuple[LiveServer, IdentityProvider]]:
-    database = tmp_path / "alumni.sqlite3"
-    shutil.copy(sqlite_template, database)
-    later = AppLater()
-    server = make_server("127.0.0.1", 0, later, threaded=True)
-    url = f"http://127.0.0.1:{server.server_port}"
-    with running_provider(tmp_path, f"{url}/staff/sso/callback") as provider:
-        config = base_config(
-            tmp_path,
-            f"sqlite:///{database}",
-            BASE_URL=url,
-            **provider.app_config(STAFF_PASSWORD_LOGIN=False),
-        )
-        app = create_app(config, instance_path=str(tmp_path))
-        later.app = app
-        thread = threading.Thread(target=server.serve_forever, name="sso-server", daemon=True)
-        thread.start()
-        try:
-            with app.app_context():
-                yield LiveServer(app=app, url=url, outbox=tmp_path / "outbox"), provider
-                app.extensions["dramatiq"].stop()
-                db.session.remove()
-        finally:
-            server.shutdown()
-            server.server_close()
-            thread.join(timeout=10)
-            with app.app_context():
-                db.engine.dispose()
+    with ExitStack() as stack:
+        providers: list[IdentityProvider] = []
+
+        def config_for(database_url: str, url: str) -> dict[str, Any]:
+            provider = running_provider(tmp_path, f"{url}/staff/sso/callback")
+            providers.append(stack.enter_context(provider))
+            settings = providers[0].app_config(STAFF_PASSWORD_LOGIN=False)
+            return base_config(tmp_path, database_url, BASE_URL=url, **settings)
+
+        with serving(tmp_path, sqlite_template, config_for) as server:
+            yield server, providers[0]
 
 
 @pytest.fixture

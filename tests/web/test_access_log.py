@@ -57,38 +57,36 @@ def test_an_access_line_has_no_token_address_or_query(caplog):
     assert TOKEN not in line and "198.51.100.7" not in line and "lang=en" not in line
 
 
-def test_the_development_server_does_not_log_open_tracking(app, caplog):
-    """``flask run`` (werkzeug) logs each request; the pixel's are left out."""
+def dev_server_logged(caplog, *request_lines: str) -> str:
+    """What ``flask run`` (werkzeug) logs for these request lines."""
     from werkzeug._internal import _log
 
     line = '127.0.0.1 - - [01/Dec/2026 09:00:00] "%s" %s %s\n'
     with caplog.at_level(logging.INFO, logger="werkzeug"):
-        _log(
-            "info",
-            line,
-            "GET /o/AAAAAWRhiU_RObu43FM9c240sJeThFBvCvmE_5XE8SE64HQK.gif HTTP/1.1",
-            "200",
-            "-",
-        )
-        _log("info", line, "GET /link HTTP/1.1", "200", "-")
-    logged = caplog.text
+        for request_line in request_lines:
+            _log("info", line, request_line, "200", "-")
+    return caplog.text
+
+
+def test_the_development_server_does_not_log_open_tracking(app, caplog):
+    """``flask run`` logs each request; the pixel's are left out."""
+    logged = dev_server_logged(
+        caplog,
+        "GET /o/AAAAAWRhiU_RObu43FM9c240sJeThFBvCvmE_5XE8SE64HQK.gif HTTP/1.1",
+        "GET /link HTTP/1.1",
+    )
     assert "/link" in logged
     assert "/o/" not in logged
 
 
 def test_the_development_server_logs_no_link_token(app, caplog):
     """``flask run`` logs the request line: a token there is a working link in a log file."""
-    from werkzeug._internal import _log
-
-    line = '127.0.0.1 - - [01/Dec/2026 09:00:00] "%s" %s %s\n'
-    with caplog.at_level(logging.INFO, logger="werkzeug"):
-        for request_line in (
-            f"GET /preferences/{TOKEN}?lang=en HTTP/1.1",
-            f"POST /unsubscribe/{TOKEN}/preferences-link HTTP/1.1",
-            f"GET /confirm-address/{TOKEN} HTTP/1.1",
-        ):
-            _log("info", line, request_line, "200", "-")
-    logged = caplog.text
+    logged = dev_server_logged(
+        caplog,
+        f"GET /preferences/{TOKEN}?lang=en HTTP/1.1",
+        f"POST /unsubscribe/{TOKEN}/preferences-link HTTP/1.1",
+        f"GET /confirm-address/{TOKEN} HTTP/1.1",
+    )
     assert TOKEN not in logged and "lang=en" not in logged
     assert "GET /preferences/[token] HTTP/1.1" in logged
     assert "POST /unsubscribe/[token]/preferences-link HTTP/1.1" in logged
@@ -96,17 +94,8 @@ def test_the_development_server_logs_no_link_token(app, caplog):
 
 def test_the_development_server_logs_no_sign_in_code(app, caplog):
     """The identity provider's answer carries a code (and state) that redeems a sign-in."""
-    from werkzeug._internal import _log
-
-    line = '127.0.0.1 - - [01/Dec/2026 09:00:00] "%s" %s %s\n'
-    with caplog.at_level(logging.INFO, logger="werkzeug"):
-        _log(
-            "info",
-            line,
-            "GET /staff/sso/callback?code=SECRETCODE&state=SECRETSTATE&iss=x HTTP/1.1",
-            "303",
-            "-",
-        )
-    logged = caplog.text
+    logged = dev_server_logged(
+        caplog, "GET /staff/sso/callback?code=SECRETCODE&state=SECRETSTATE&iss=x HTTP/1.1"
+    )
     assert "SECRETCODE" not in logged and "SECRETSTATE" not in logged
     assert "GET /staff/sso/callback?[redacted] HTTP/1.1" in logged
