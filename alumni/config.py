@@ -115,8 +115,23 @@ def load_config(instance_path: Path, environ: Mapping[str, str] = os.environ) ->
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": _secure_cookies(environ),
-        # A staff session ends after a working day without a request.
-        "PERMANENT_SESSION_LIFETIME": timedelta(hours=float(env("STAFF_SESSION_HOURS", "8"))),
+        # A staff session ends after this long without a request, and after this long in all
+        # (checked on the server from times kept in the signed session; ASVS 3.3.2).
+        "STAFF_SESSION_IDLE_MINUTES": float(env("STAFF_SESSION_IDLE_MINUTES", "30")),
+        "STAFF_SESSION_MAX_HOURS": float(env("STAFF_SESSION_MAX_HOURS", "12")),
+        # The cookie itself is gone after the absolute limit too.
+        "PERMANENT_SESSION_LIFETIME": timedelta(hours=float(env("STAFF_SESSION_MAX_HOURS", "12"))),
+        # Sensitive actions (erasure, staff accounts, tokens) ask for the password again when
+        # it was last typed longer ago than this.
+        "STAFF_REAUTH_MINUTES": float(env("STAFF_REAUTH_MINUTES", "15")),
+        # An invitation link for a new colleague, and a link to set a forgotten password.
+        "STAFF_INVITE_HOURS": float(env("STAFF_INVITE_HOURS", "24")),
+        "PASSWORD_RESET_MINUTES": float(env("PASSWORD_RESET_MINUTES", "60")),
+        # Requests for a reset link, per client address and per address typed.
+        "PASSWORD_RESET_RATE_LIMIT": env("PASSWORD_RESET_RATE_LIMIT", "5 per minute;20 per hour"),
+        "PASSWORD_RESET_RATE_LIMIT_PER_ADDRESS": env(
+            "PASSWORD_RESET_RATE_LIMIT_PER_ADDRESS", "3 per hour"
+        ),
         # -- staff single sign-on (OpenID Connect) -----------------------------------------
         # The school's identity provider; its /.well-known/openid-configuration says the rest.
         # Unset: no single sign-on, staff log in with a password.

@@ -11,11 +11,13 @@ from flask.cli import AppGroup
 from flask_babel import gettext as _
 
 from alumni.accounts import api_tokens as tokens
+from alumni.accounts import lifecycle
 from alumni.accounts import staff as accounts
 from alumni.extensions import db
 from alumni.models import ApiToken, Role, StaffUser
 
 staff_group = AppGroup("staff", help="Staff accounts and their API tokens.")
+ROLES = click.Choice([role.value for role in Role])
 
 
 def fail(message: object) -> NoReturn:
@@ -103,9 +105,75 @@ def revoke_token_command(token_id: int | None, email: str | None) -> None:
     click.echo(_("Token %(id)d revoked.", id=token_id))
 
 
+def change(staff: StaffUser, step: object, done: str, unchanged: str) -> None:
+    """Run one lifecycle step (a callable) and commit, or report its refusal."""
+    try:
+        changed = step()  # type: ignore[operator]
+    except accounts.AccountError as refusal:
+        db.session.rollback()
+        fail(refusal)
+    db.session.commit()
+    click.echo(done if changed else unchanged)
+
+
+@staff_group.command("invite")
+@click.argument("email")
+@click.option("--role", required=True, type=ROLES)
+def invite_command(email: str, role: str) -> None:
+    """Invite a colleague: a link to set a password (24 hours, once), or with single sign-on
+    the way to the school's login, goes to them by email."""
+    try:
+        staff = lifecycle.invite_staff(email, role, actor="cli")
+    except accounts.AccountError as refusal:
+        db.session.rollback()
+        fail(refusal)
+    db.session.commit()
+    click.echo(_("Invitation %(id)d queued for %(email)s.", id=staff.id, email=staff.email))
+
+
+@staff_group.command("role")
+@click.argument("email")
+@click.argument("role", type=ROLES)
+def role_command(email: str, role: str) -> None:
+    """Give a staff member another role; their sessions end."""
+    staff = staff_by_email(email)
+    change(
+        staff,
+        lambda: lifecycle.change_role(staff, role, actor="cli"),
+        _("Role changed to %(role)s; the account's sessions have ended.", role=role),
+        _("The account has this role already."),
+    )
+
+
+@staff_group.command("deactivate")
+@click.argument("email")
+def deactivate_command(email: str) -> None:
+    """Switch an account off: its sessions and API tokens stop at once."""
+    staff = staff_by_email(email)
+    change(
+        staff,
+        lambda: lifecycle.deactivate(staff, actor="cli"),
+        _("The account is switched off: its sessions and API tokens have stopped."),
+        _("The account is switched off already."),
+    )
+
+
+@staff_group.command("reactivate")
+@click.argument("email")
+def reactivate_command(email: str) -> None:
+    """Switch an account on again (its old API tokens stay revoked)."""
+    staff = staff_by_email(email)
+    change(
+        staff,
+        lambda: lifecycle.reactivate(staff, actor="cli"),
+        _("The account is switched on again."),
+        _("The account is switched on already."),
+    )
+
+
 @staff_group.command("list")
 def list_command() -> None:
-    """List the staff accounts with their role and active API tokens."""
+    """List the staff accounts with their role, state, last login and active API tokens."""
     for staff in db.session.scalars(sa.select(StaffUser).order_by(StaffUser.id)):
         token_ids = ", ".join(str(token.id) for token in tokens.active_tokens(staff)) or "-"
         last_login = (
@@ -118,7 +186,9 @@ def list_command() -> None:
                 id=staff.id,
                 email=staff.email,
                 role=staff.role.value,
-                active=_("yes") if staff.active else _("no"),
+                active=_("invited")
+                if staff.active and staff.invited_at
+                else (_("yes") if staff.active else _("no")),
                 last_login=last_login,
                 tokens=token_ids,
             )

@@ -46,6 +46,8 @@ class StaffUser(db.Model):
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set while an invitation waits: the colleague has not set a password or signed in yet.
+    invited_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     api_tokens = relationship("ApiToken", back_populates="staff", cascade="all, delete-orphan")
 

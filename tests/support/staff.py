@@ -64,3 +64,33 @@ def open_browser(app) -> FlaskClient:
     client = Browser(app, app.response_class, use_cookies=True)
     client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
     return client
+
+
+class SessionClock:
+    """The clock of the staff session limits (``alumni.web.staff.session.utcnow``), moved by
+    hand: no test sleeps."""
+
+    def __init__(self) -> None:
+        from alumni.models import utcnow
+
+        self.now = utcnow()
+
+    def __call__(self):
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        from datetime import timedelta
+
+        self.now += timedelta(**delta)
+
+
+def freeze_session_clock(monkeypatch) -> SessionClock:
+    clock = SessionClock()
+    monkeypatch.setattr("alumni.web.staff.session.utcnow", clock)
+    return clock
+
+
+def link_in(message, prefix: str) -> str:
+    """The first link of an email (its text part) that starts with ``prefix``."""
+    text = message.get_body(preferencelist=("plain",)).get_content()
+    return re.search(re.escape(prefix) + r"\S+", text).group(0)

@@ -3,11 +3,13 @@ from flask import Blueprint
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 
 from alumni.web.staff import (  # noqa: E402, F401
+    accounts,
     audit_log,
     campaigns,
     imports,
     insights,
     lookup,
+    passwords,
     research,
     routes,
     sso,

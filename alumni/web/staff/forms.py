@@ -34,6 +34,7 @@ from wtforms.validators import (
 
 from alumni.accounts.staff import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 from alumni.campaigns.service import MAX_SUBJECT
+from alumni.models import Role
 from alumni.models.purpose import Purpose
 from alumni.people.validation import FIRST_GRADUATION_YEAR
 
@@ -233,3 +234,63 @@ class AuditFilterForm(FlaskForm):
     subject_id = StringField(_l("Pseudonymous id of an alumnus"), validators=[Length(max=32)])
     since = DateField(_l("From"), validators=[Optional()])
     until = DateField(_l("Until"), validators=[Optional()])
+
+
+def _new_password_fields() -> tuple[PasswordField, PasswordField]:
+    return (
+        PasswordField(
+            _l("New password"),
+            validators=[
+                InputRequired(message=_l("Type a new password.")),
+                Length(
+                    min=MIN_PASSWORD_LENGTH,
+                    max=MAX_PASSWORD_LENGTH,
+                    message=_l(
+                        "A password needs %(min)d to %(max)d characters.",
+                        min=MIN_PASSWORD_LENGTH,
+                        max=MAX_PASSWORD_LENGTH,
+                    ),
+                ),
+            ],
+        ),
+        PasswordField(
+            _l("New password again"),
+            validators=[
+                InputRequired(message=_l("Type the new password a second time.")),
+                EqualTo("new_password", message=_l("The two new passwords are not the same.")),
+            ],
+        ),
+    )
+
+
+class NewPasswordForm(FlaskForm):
+    """Setting a password through an invitation or a reset link."""
+
+    new_password, confirm_password = _new_password_fields()
+
+
+class ReauthenticateForm(FlaskForm):
+    password = PasswordField(
+        _l("Password"), validators=[InputRequired(message=_l("Type your password."))]
+    )
+
+
+class ForgotPasswordForm(FlaskForm):
+    email = EmailField(
+        _l("Email address"), validators=[InputRequired(message=_l("Type your email address."))]
+    )
+
+
+def role_choices() -> list[tuple[str, str]]:
+    return [(role.value, role.label) for role in Role]
+
+
+class StaffInviteForm(FlaskForm):
+    email = EmailField(
+        _l("Email address"), validators=[InputRequired(message=_l("Type an email address."))]
+    )
+    role = SelectField(_l("Role"), choices=role_choices, validate_choice=True)
+
+
+class StaffRoleForm(FlaskForm):
+    role = SelectField(_l("Role"), choices=role_choices, validate_choice=True)

@@ -32,8 +32,14 @@ from alumni.extensions import db, limiter
 from alumni.models import Role, StaffUser
 from alumni.models.purpose import Purpose
 from alumni.web.staff import bp, dashboard
-from alumni.web.staff.forms import LoginForm, PasswordForm
-from alumni.web.staff.session import SignedInStaff, role_required
+from alumni.web.staff.forms import LoginForm, PasswordForm, ReauthenticateForm
+from alumni.web.staff.session import (
+    SignedInStaff,
+    begin_session,
+    identity_confirmed,
+    role_required,
+    signed_in_with_sso,
+)
 
 # Kept in the WSGI environ, which lives exactly as long as the request.
 REFUSED = "alumni.credentials_refused"
@@ -57,17 +63,20 @@ def own_account_key() -> str:
     return f"staff-password:{getattr(current_user, 'id', 'anonymous')}"
 
 
-def start_session(staff: StaffUser) -> None:
-    """A fresh session for this browser (no fixation), valid for PERMANENT_SESSION_LIFETIME."""
+def start_session(staff: StaffUser, method: str = "password") -> None:
+    """A fresh session for this browser (no fixation), with its time limits starting now."""
     session.clear()
     login_user(SignedInStaff(staff))
     session.permanent = True
+    begin_session(method)
 
 
-def first_factor_passed(staff: StaffUser, target: str | None) -> Response:
+def first_factor_passed(
+    staff: StaffUser, target: str | None, *, method: str = "password"
+) -> Response:
     """Every way in ends here once the first factor is proven (a password, or the school's
     identity provider): the session starts and the browser goes on to ``target``."""
-    start_session(staff)
+    start_session(staff, method)
     return redirect(local_target(target) or url_for("staff.dashboard"), code=303)
 
 
@@ -199,6 +208,41 @@ def password() -> Any:
     ), (400 if form.errors else 200)
 
 
+@bp.route("/confirm", methods=["GET", "POST"])
+@role_required()
+@limiter.limit(
+    lambda: current_app.config["LOGIN_RATE_LIMIT_PER_ACCOUNT"],
+    methods=["POST"],
+    key_func=own_account_key,
+    deduct_when=refused,
+)
+def reauthenticate() -> Any:
+    """Prove it is you again before a sensitive action, then back to it. Who signed in with
+    the school's provider signs in there again (it is asked to prompt for the login)."""
+    target = local_target(request.args.get("next")) or url_for("staff.dashboard")
+    sso_only = signed_in_with_sso() or not sso_accounts.password_login_allowed(current_app.config)
+    form = ReauthenticateForm()
+    if not sso_only and form.validate_on_submit():
+        staff = current_user.staff
+        if accounts.verify_password(staff, form.password.data):
+            identity_confirmed()
+            audit.record("staff.reauthenticated", actor=accounts.actor_of(staff), outcome="success")
+            db.session.commit()
+            return redirect(target, code=303)
+        audit.record(
+            "staff.reauthenticated",
+            actor=accounts.actor_of(staff),
+            outcome="failure",
+            reason=str(accounts.LoginRefusal.WRONG_PASSWORD),
+            address=request.remote_addr,
+        )
+        db.session.commit()
+        mark_refused()
+        form.password.errors = [*form.password.errors, _("Your password is not correct.")]
+    page = render_template("staff/reauthenticate.html", form=form, sso_only=sso_only, target=target)
+    return page, (400 if form.errors else 200)
+
+
 @bp.get("/", endpoint="dashboard")
 @role_required()
 def dashboard_page() -> str:
@@ -253,7 +297,10 @@ def record_rate_limited() -> None:
             reason="rate-limited",
             address=request.remote_addr,
         )
-    elif request.endpoint == "staff.password" and current_user.is_authenticated:
+    elif (
+        request.endpoint in ("staff.password", "staff.reauthenticate")
+        and current_user.is_authenticated
+    ):
         audit.record(
             "staff.password_change",
             actor=accounts.actor_of(current_user.staff),

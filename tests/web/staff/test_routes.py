@@ -20,6 +20,8 @@ from alumni.models.purpose import Purpose
 from tests.support.factories import STAFF_PASSWORD, answer, make_alumnus, make_staff
 from tests.support.staff import LOGIN, StaffAuth, form_token, open_browser
 
+COOKIE = "__Host-session"  # the session cookie's name when it is Secure, as in these tests
+
 
 @pytest.fixture
 def browser(app) -> Callable[[], FlaskClient]:
@@ -213,12 +215,15 @@ def test_only_failed_logins_count(app, auth):
 def test_session_cookie_is_secure_httponly_and_lax(app, auth):
     make_staff("officer", email="officer@school.example")
     response = auth.login("officer@school.example")
-    [cookie] = [h for h in response.headers.getlist("Set-Cookie") if h.startswith("session=")]
+    cookies = response.headers.getlist("Set-Cookie")
+    [cookie] = [h for h in cookies if h.startswith("__Host-session=")]
     flags = [part.strip().lower() for part in cookie.split(";")]
     assert "secure" in flags
     assert "httponly" in flags
     assert "samesite=lax" in flags
-    assert any(flag.startswith("expires=") for flag in flags)  # 8 hours, not forever
+    assert "path=/" in flags  # a __Host- cookie: Path=/ and no Domain, or browsers drop it
+    assert not any(flag.startswith("domain=") for flag in flags)
+    assert any(flag.startswith("expires=") for flag in flags)  # 12 hours, not forever
 
 
 @pytest.mark.parametrize(
@@ -235,7 +240,7 @@ def test_cookies_are_secure_outside_debug(tmp_path: Path, environ, secure):
     assert config["SESSION_COOKIE_SECURE"] is secure
     assert config["SESSION_COOKIE_HTTPONLY"] is True
     assert config["SESSION_COOKIE_SAMESITE"] == "Lax"
-    assert config["PERMANENT_SESSION_LIFETIME"].total_seconds() == 8 * 3600
+    assert config["PERMANENT_SESSION_LIFETIME"].total_seconds() == 12 * 3600
 
 
 def test_login_starts_a_fresh_session(app, auth):
@@ -252,14 +257,14 @@ def test_login_starts_a_fresh_session(app, auth):
 def test_logout_ends_the_session_on_the_server(app, auth, browser):
     make_staff("officer", email="officer@school.example")
     auth.login("officer@school.example")
-    copied = auth.client.get_cookie("session").value
+    copied = auth.client.get_cookie(COOKIE).value
     response = auth.logout()
     assert response.status_code == 303
     assert response.location == LOGIN
     assert goes_to_login(auth.client.get("/staff/"))
 
     replay = browser()
-    replay.set_cookie("session", copied)
+    replay.set_cookie(COOKIE, copied)
     assert goes_to_login(replay.get("/staff/"))
 
 
@@ -268,7 +273,7 @@ def test_a_copied_cookie_works_until_logout(app, auth, browser):
     make_staff("officer", email="officer@school.example")
     auth.login("officer@school.example")
     replay = browser()
-    replay.set_cookie("session", auth.client.get_cookie("session").value)
+    replay.set_cookie(COOKIE, auth.client.get_cookie(COOKIE).value)
     assert replay.get("/staff/").status_code == 200
 
 
@@ -349,7 +354,15 @@ def test_password_guessing_on_the_change_page_is_limited(app, auth):
 
 
 # The ways in: the password form, and the start and answer of single sign-on.
-LOGIN_ENDPOINTS = ("staff.login", "staff.sso_start", "staff.sso_callback")
+LOGIN_ENDPOINTS = (
+    "staff.login",
+    "staff.sso_start",
+    "staff.sso_callback",
+    # a forgotten password and an invitation: reached by people who cannot log in
+    "staff.forgot_password",
+    "staff.reset_password",
+    "staff.accept_invitation",
+)
 
 
 def staff_rules(app) -> list[tuple[str, str]]:
