@@ -18,6 +18,7 @@ from alumni.core.jobs import Job, enqueue_after_commit
 from alumni.extensions import db
 from alumni.mail.compose import render_email
 from alumni.models import StaffUser
+from alumni.models.staff import ROLE_LABELS
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +57,7 @@ def invitation_email(staff: StaffUser) -> mail.Email:
             locale=_locale(),
             sso=True,
             url=_page("staff.login"),
-            role=staff.role.label,
+            role=ROLE_LABELS[staff.role],  # lazy: in the mail's language
         )
     token = links.make_link_token(staff, links.StaffLink.INVITATION)
     return render_email(
@@ -65,7 +66,7 @@ def invitation_email(staff: StaffUser) -> mail.Email:
         locale=_locale(),
         sso=False,
         url=_page("staff.accept_invitation", token=token),
-        role=staff.role.label,
+        role=ROLE_LABELS[staff.role],  # lazy: in the mail's language
         hours=int(links.lifetime(links.StaffLink.INVITATION).total_seconds() // 3600),
     )
 
@@ -87,7 +88,7 @@ def notice_email(staff: StaffUser, notice: StaffNotice) -> mail.Email:
         to=staff.email,
         locale=_locale(),
         notice=str(notice),
-        role=staff.role.label,
+        role=ROLE_LABELS[staff.role],  # lazy: in the mail's language
         url=_page("staff.login"),
         forgot_url=_page("staff.forgot_password"),
     )

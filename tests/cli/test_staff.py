@@ -217,3 +217,64 @@ def test_list_shows_accounts_roles_and_token_ids_but_no_secrets(app, runner):
     assert "role=researcher active=no" in lines[1]
     assert raw not in result.output
     assert admin.password_hash not in result.output
+
+
+# -- invite, role, deactivate, reactivate -------------------------------------------------------
+
+
+def test_invite_makes_an_account_that_waits_for_its_password(app, runner, outbox):
+    from tests.conftest import finish_jobs
+
+    result = runner.invoke(args=["staff", "invite", "new@school.example", "--role", "officer"])
+    assert result.exit_code == 0, result.output
+    staff = staff_named("new@school.example")
+    assert staff.role is Role.OFFICER and staff.invited_at is not None
+    finish_jobs(app)
+    [mail] = outbox
+    assert "/staff/welcome/" in mail.get_body(preferencelist=("plain",)).get_content()
+    assert ("cli", "staff.invited", {"staff_id": staff.id, "role": "officer"}) in audit_actions()
+    listed = runner.invoke(args=["staff", "list"]).output
+    assert "new@school.example role=officer active=invited" in listed
+
+
+def test_invite_refuses_an_existing_account(app, runner):
+    make_staff("officer", email="officer@school.example")
+    result = runner.invoke(args=["staff", "invite", "officer@school.example", "--role", "admin"])
+    assert result.exit_code == 1
+    assert "exists already" in result.output
+
+
+def test_role_deactivate_and_reactivate(app, runner):
+    make_staff("admin", email="admin@school.example")
+    staff = make_staff("officer", email="officer@school.example")
+    token = make_token(runner, "officer@school.example")
+    session_token = staff.session_token
+
+    assert runner.invoke(args=["staff", "role", "officer@school.example", "admin"]).exit_code == 0
+    staff = staff_named("officer@school.example")
+    assert staff.role is Role.ADMIN and staff.session_token != session_token
+
+    assert runner.invoke(args=["staff", "deactivate", "officer@school.example"]).exit_code == 0
+    assert not staff_named("officer@school.example").active
+    assert authenticate_token(token) is None
+    result = runner.invoke(args=["staff", "deactivate", "officer@school.example"])
+    assert "switched off already" in result.output
+
+    assert runner.invoke(args=["staff", "reactivate", "officer@school.example"]).exit_code == 0
+    assert staff_named("officer@school.example").active
+    assert authenticate_token(token) is None  # revoked at the deactivation
+    steps = ("staff.role_changed", "staff.deactivated", "staff.reactivated")
+    assert [action for _, action, _ in audit_actions() if action in steps] == list(steps)
+
+
+def test_the_last_active_admin_stays(app, runner):
+    make_staff("admin", email="admin@school.example")
+    for args in (
+        ["deactivate", "admin@school.example"],
+        ["role", "admin@school.example", "officer"],
+    ):
+        result = runner.invoke(args=["staff", *args])
+        assert result.exit_code == 1
+        assert "last active administrator" in result.output
+    staff = staff_named("admin@school.example")
+    assert staff.active and staff.role is Role.ADMIN
