@@ -1,0 +1,88 @@
+"""An administrator's staff-account journey in real Chromium: invite a colleague, who opens
+the link from the captured email, sets a password and logs in; the administrator switches
+the account off and the colleague's open session is refused at the next click.
+
+Elements are found by role, link target, field name or button value, never by prose.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from email import message_from_bytes, policy
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser
+
+from tests.journeys.conftest import DESKTOP, BrowserTab, LiveServer, Screenshot, opened_tab
+from tests.support.factories import STAFF_PASSWORD, make_staff
+
+pytestmark = pytest.mark.browser
+
+ADMIN = "admin@school.example"
+COLLEAGUE = "colleague@school.example"
+NEW_PASSWORD = "a brand new long passphrase"
+
+
+def mail_to(outbox: Path, address: str, timeout: float = 10.0):
+    """The first message to ``address`` in the dev outbox, once the worker has written it."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for path in sorted(outbox.glob("*.eml")):
+            message = message_from_bytes(path.read_bytes(), policy=policy.default)
+            if message["To"] == address:
+                return message
+        time.sleep(0.1)
+    raise AssertionError(f"no mail to {address} in {timeout} s")
+
+
+def log_in(page, email: str, password: str) -> None:
+    page.goto("/staff/login")
+    page.locator("input[name=email]").fill(email)
+    page.locator("input[name=password]").fill(password)
+    page.locator("main button[type=submit]").click()
+    page.wait_for_url(re.compile(r"/staff/$"))
+
+
+def test_an_admin_invites_a_colleague_and_switches_them_off(
+    live_server: LiveServer, browser: Browser, tab: BrowserTab, screenshot: Screenshot
+) -> None:
+    make_staff("admin", email=ADMIN)
+    admin = tab.page
+    log_in(admin, ADMIN, STAFF_PASSWORD)
+    admin.locator("nav a[href='/staff/accounts']").click()
+    admin.wait_for_url(re.compile(r"/staff/accounts$"))
+    admin.locator("main input[name=email]").fill(COLLEAGUE)
+    admin.locator("main form[action$='/invite'] select[name=role]").select_option("officer")
+    screenshot(admin, "accounts-01-invite")
+    admin.locator("button[name=action][value=invite]").click()
+    admin.wait_for_url(re.compile(r"/staff/accounts$"))
+
+    message = mail_to(live_server.outbox, COLLEAGUE)
+    text = message.get_body(preferencelist=("plain",)).get_content()
+    link = re.search(r"http://\S+/staff/welcome/\S+", text).group(0)
+
+    with opened_tab(browser, live_server, DESKTOP) as colleague_tab:
+        colleague = colleague_tab.page
+        colleague.goto(link)
+        colleague.locator("input[name=new_password]").fill(NEW_PASSWORD)
+        colleague.locator("input[name=confirm_password]").fill(NEW_PASSWORD)
+        screenshot(colleague, "accounts-02-welcome")
+        colleague.locator("main button[type=submit]").click()
+        colleague.wait_for_url(re.compile(r"/staff/login$"))
+        log_in(colleague, COLLEAGUE, NEW_PASSWORD)
+        screenshot(colleague, "accounts-03-colleague-in")
+
+        admin.reload()
+        row = admin.locator("tr", has_text=COLLEAGUE)
+        row.locator("button[name=action][value=deactivate]").click()
+        admin.wait_for_url(re.compile(r"/staff/accounts$"))
+        expect_switched_off = admin.locator("tr", has_text=COLLEAGUE)
+        assert expect_switched_off.locator("button[name=action][value=reactivate]").count() == 1
+        screenshot(admin, "accounts-04-switched-off")
+
+        colleague.locator("nav a[href='/staff/campaigns']").click()  # the next click
+        colleague.wait_for_url(re.compile(r"/staff/login\?next="))
+        assert colleague.locator("nav.staff-nav").count() == 0
+        screenshot(colleague, "accounts-05-refused")
