@@ -29,7 +29,13 @@ from tests.support.identity_provider import (
     node_available,
     running_provider,
 )
-from tests.support.staff import LOGIN, StaffAuth, form_token, open_browser
+from tests.support.staff import (
+    LOGIN,
+    StaffAuth,
+    form_token,
+    freeze_session_clock,
+    open_browser,
+)
 
 CALLBACK = "http://alumni.test/staff/sso/callback"  # BASE_URL of the tests' app
 OFFICER = "officer@school.example"
@@ -504,3 +510,29 @@ def test_a_provider_that_cannot_be_reached_gives_a_clear_page(
         assert "cannot be reached" in response.get_data(as_text=True)
         db.session.remove()
         db.engine.dispose()
+
+
+# -- re-authentication ------------------------------------------------------------------------
+
+
+def test_re_authentication_signs_in_at_the_provider_again(
+    app, provider, browser, monkeypatch
+) -> None:
+    """An admin signed in with the school account confirms it is them at the provider, which
+    is asked to prompt for the login again; the fresh sign-in goes back to the page."""
+    clock = freeze_session_clock(monkeypatch)
+    make_staff("admin", email="boss@school.example")
+    sign_in(browser, provider, "boss")
+    assert browser.get("/staff/accounts").status_code == 200
+    clock.advance(minutes=16)
+
+    response = browser.get("/staff/accounts")
+    assert response.status_code == 302 and response.location.startswith("/staff/confirm")
+    page = browser.get(response.location).get_data(as_text=True)
+    assert 'name="password"' not in page  # no password for an account of the provider
+    again = browser.get("/staff/sso?next=/staff/accounts&reauth=1")
+    assert parse_qs(urlsplit(again.location).query)["prompt"] == ["login"]
+
+    back = answer(browser, provider.sign_in(again.location, "boss"))
+    assert back.status_code == 303 and back.location == "/staff/accounts"
+    assert browser.get("/staff/accounts").status_code == 200
