@@ -110,7 +110,7 @@ def test_token_is_printed_alone_on_the_last_line_and_stored_hashed(app, runner):
     assert (
         "cli",
         "staff.token_created",
-        {"staff_id": officer.id, "token_id": token.id},
+        {"staff_id": officer.id, "token_id": token.id, "days": 90},
     ) in audit_actions()
 
 

@@ -16,6 +16,9 @@ from alumni.web.api.auth import CAMPAIGN_ROLES, actor, allow, current_staff, pub
 from alumni.web.api.errors import ApiError
 from alumni.web.api.outputs import campaign_json
 
+# After the token's check (auth.authenticate): a caller without a token learns nothing more.
+bp.before_request(inputs.require_json_body)
+
 
 @bp.get("/openapi.json")
 @public
