@@ -15,6 +15,7 @@ from wtforms import (
     DateTimeLocalField,
     EmailField,
     Field,
+    IntegerField,
     PasswordField,
     RadioField,
     SelectChoice,
@@ -233,3 +234,16 @@ class AuditFilterForm(FlaskForm):
     subject_id = StringField(_l("Pseudonymous id of an alumnus"), validators=[Length(max=32)])
     since = DateField(_l("From"), validators=[Optional()])
     until = DateField(_l("Until"), validators=[Optional()])
+
+
+class TokenForm(FlaskForm):
+    """A new API token: what it is for, and how many days it works (the domain checks both)."""
+
+    name = StringField(
+        _l("Name"), validators=[InputRequired(message=_l("Give the token a name: what is it for?"))]
+    )
+    days = IntegerField(
+        _l("Valid for (days)"),
+        default=90,
+        validators=[InputRequired(message=_l("Type a number of days."))],
+    )
