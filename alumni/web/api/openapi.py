@@ -6,17 +6,44 @@ route of the blueprint is described here and that nothing else is.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from alumni.models import CampaignStatus
 from alumni.models.purpose import Purpose
 from alumni.people.validation import FIRST_GRADUATION_YEAR, MAX_PROGRAMME
-from alumni.web.api.inputs import CLOCK_SKEW, MAX_BODY, MAX_SUBJECT, PAGE_SIZE, SEND_AT_EXAMPLE
+from alumni.web.api.inputs import (
+    CLOCK_SKEW,
+    MAX_BODY,
+    MAX_ID,
+    MAX_SUBJECT,
+    PAGE_SIZE,
+    SEND_AT_EXAMPLE,
+)
 
 Schema = dict[str, Any]
 
 
 def document() -> Schema:
+    """The document as served now: the last graduation year a request may name is next year."""
+    return _with_last_year(_template(), date.today().year + 1)
+
+
+# Stands for next year in the schemas of what a request may send (see document()).
+LAST_YEAR = "<next year>"
+
+
+def _with_last_year(node: Any, last_year: int) -> Any:
+    if node == LAST_YEAR:
+        return last_year
+    if isinstance(node, dict):
+        return {key: _with_last_year(value, last_year) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_with_last_year(value, last_year) for value in node]
+    return node
+
+
+def _template() -> Schema:
     return {
         "openapi": "3.1.0",
         "info": {
@@ -83,7 +110,7 @@ CAMPAIGN_ID = {
     "name": "campaign_id",
     "in": "path",
     "required": True,
-    "schema": {"type": "integer", "minimum": 1},
+    "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID},
 }
 
 
@@ -210,7 +237,14 @@ PATHS: Schema = {
                     "name": "graduation_years",
                     "in": "query",
                     "required": False,
-                    "schema": {"type": "array", "items": {"type": "integer"}},
+                    "schema": {
+                        "type": "array",
+                        "items": {
+                            "type": "integer",
+                            "minimum": FIRST_GRADUATION_YEAR,
+                            "maximum": LAST_YEAR,
+                        },
+                    },
                     "style": "form",
                     "explode": True,
                 },
@@ -234,6 +268,10 @@ _YEARS = {
     "type": "array",
     "items": {"type": "integer", "minimum": FIRST_GRADUATION_YEAR},
     "description": "Only alumni who graduated in these years (up to next year); empty means all.",
+}
+_ASKED_YEARS = {
+    **_YEARS,
+    "items": {"type": "integer", "minimum": FIRST_GRADUATION_YEAR, "maximum": LAST_YEAR},
 }
 
 SCHEMAS: Schema = {
@@ -263,7 +301,7 @@ SCHEMAS: Schema = {
                 "description": "Markdown.",
             },
             "programme": _PROGRAMMES,
-            "graduation_years": _YEARS,
+            "graduation_years": _ASKED_YEARS,
             "send_at": {
                 **_OPTIONAL_TIME,
                 "description": (

@@ -101,7 +101,9 @@ def audience() -> Response:
 
 
 def _campaign(campaign_id: int, *, for_update: bool = False) -> Campaign:
-    campaign = service.find_campaign(campaign_id, for_update=for_update)
+    campaign = None
+    if campaign_id <= inputs.MAX_ID:
+        campaign = service.find_campaign(campaign_id, for_update=for_update)
     if campaign is None:
         raise ApiError(404, f"there is no campaign {campaign_id}")
     return campaign

@@ -347,6 +347,10 @@ INVALID_CAMPAIGNS = [
     pytest.param({**DRAFT, "graduation_years": [1800]}, 422, id="years-too-early"),
     pytest.param({**DRAFT, "graduation_years": [NEXT_YEAR + 1]}, 422, id="years-too-late"),
     pytest.param({**DRAFT, "tracking": "yes"}, 422, id="tracking-string"),
+    # Found by schemathesis (tests/web/api/test_fuzz.py): null was read as "absent".
+    pytest.param({**DRAFT, "tracking": None}, 422, id="tracking-null"),
+    pytest.param({**DRAFT, "graduation_years": None}, 422, id="years-null"),
+    pytest.param({**DRAFT, "programme": None}, 422, id="programme-null"),
     pytest.param({**DRAFT, "send_at": "tomorrow"}, 422, id="send-at-unreadable"),
     pytest.param({**DRAFT, "send_at": "2027-02-30T09:00"}, 422, id="send-at-no-such-day"),
     pytest.param({**DRAFT, "send_at": 1767225600}, 422, id="send-at-number"),
@@ -860,6 +864,20 @@ def test_an_unexpected_error_is_json_too(app, client, headers, monkeypatch):
 
     assert response.status_code == 500
     assert response.json == {"error": "internal error"}
+
+
+@pytest.mark.parametrize("path", ["/campaigns/{id}", "/campaigns/{id}/pause"])
+def test_an_id_beyond_the_database_is_404_not_500(client, headers, path):
+    """Found by schemathesis: an id past 64 bits overflowed the database driver."""
+    url = API + path.format(id=2**70)
+    response = (
+        client.get(url, headers=headers)
+        if "pause" not in path
+        else client.post(url, headers=headers)
+    )
+
+    assert response.status_code == 404
+    assert response.json == {"error": f"there is no campaign {2**70}"}
 
 
 def test_pages_outside_the_api_stay_html(client):
