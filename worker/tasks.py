@@ -7,6 +7,7 @@ import logging
 import dramatiq
 
 from alumni import erasure
+from alumni.accounts import emails as staff_emails
 from alumni.campaigns import sending
 from alumni.core.jobs import Job
 from alumni.extensions import db
@@ -50,6 +51,13 @@ def send_address_notice(change_id: int) -> None:
     outcome = addresses.deliver_change_notice(change_id)
     db.session.commit()
     log.info("send_address_notice %s: %s", change_id, outcome)
+
+
+@dramatiq.actor(actor_name=Job.SEND_SECOND_FACTOR_RESET_NOTICE, **MAIL_RETRIES)
+def send_second_factor_reset_notice(staff_id: int) -> None:
+    """Safe to repeat: a colleague may hear of a reset twice, never not at all."""
+    outcome = staff_emails.deliver_second_factor_reset_notice(staff_id)
+    log.info("send_second_factor_reset_notice %s: %s", staff_id, outcome)
 
 
 @dramatiq.actor(actor_name=Job.DISPATCH_CAMPAIGN, max_retries=20, max_backoff=5 * 60_000)

@@ -26,6 +26,7 @@ class Job(StrEnum):
     DISPATCH_CAMPAIGN = "dispatch_campaign"
     SEND_CAMPAIGN_BATCH = "send_campaign_batch"
     ERASE_ALUMNUS = "erase_alumnus"
+    SEND_SECOND_FACTOR_RESET_NOTICE = "send_second_factor_reset_notice"
 
 
 # The scheduler's tick finds these in the database and does them itself when their message is

@@ -3,6 +3,7 @@ from flask import Blueprint
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 
 from alumni.web.staff import (  # noqa: E402, F401
+    account_security,
     audit_log,
     campaigns,
     imports,
@@ -10,5 +11,6 @@ from alumni.web.staff import (  # noqa: E402, F401
     lookup,
     research,
     routes,
+    second_factor,
     sso,
 )
