@@ -83,9 +83,31 @@ class StaffAuth:
             environ_base={"REMOTE_ADDR": address},
         )
 
+    def enrol_totp(self):
+        """On the enrolment page: take the key it shows and confirm it with a code of it."""
+        page = self.client.get("/staff/enrol").get_data(as_text=True)
+        secret = re.search(r'<code id="totp-secret">([A-Z2-7]+)</code>', page).group(1)
+        return self.client.post(
+            "/staff/enrol",
+            data={"csrf_token": csrf_token(page), "code": pyotp.TOTP(secret).now()},
+        )
+
     def logout(self):
         token = form_token(self.client, "/staff/")
         return self.client.post("/staff/logout", data={"csrf_token": token})
+
+
+def complete_second_step(client: FlaskClient, response):
+    """After a first factor (password or single sign-on): when the login asks for the second
+    step, type a fresh TOTP code of the pending account's key; else ``response`` as it is."""
+    if response.status_code != 303 or not response.location.endswith(SECOND_FACTOR):
+        return response
+    from alumni.extensions import db
+    from alumni.models import StaffUser
+
+    with client.session_transaction() as session:
+        staff_id = session["second_factor_pending"]["id"]
+    return StaffAuth(client).second_step(db.session.get(StaffUser, staff_id).email)
 
 
 def next_totp_code(email: str) -> str:
@@ -105,6 +127,13 @@ def next_totp_code(email: str) -> str:
         db.session.commit()
         last = -1
     return pyotp.TOTP(staff.totp_secret).generate_otp(max(current, last + 1))
+
+
+def pass_second_step_in(page, email: str) -> None:
+    """In a Playwright page on the second step: type a fresh code of the account's key."""
+    page.wait_for_url(re.compile(r"/staff/second-factor$"))
+    page.locator("input[name=code]").fill(next_totp_code(email))
+    page.locator("form:has(input[name=code]) button[type=submit]").click()
 
 
 def open_browser(app) -> FlaskClient:
