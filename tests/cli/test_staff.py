@@ -217,3 +217,26 @@ def test_list_shows_accounts_roles_and_token_ids_but_no_secrets(app, runner):
     assert "role=researcher active=no" in lines[1]
     assert raw not in result.output
     assert admin.password_hash not in result.output
+
+
+def test_reset_second_factor_forgets_ends_sessions_audits_and_mails(app, runner, outbox):
+    from alumni.accounts.second_factor import enrolled
+    from tests.conftest import finish_jobs
+
+    staff = make_staff("officer", email="officer@school.example")
+    token = staff.session_token
+    result = runner.invoke(args=["staff", "reset-second-factor", "Officer@School.example"])
+    assert result.exit_code == 0, result.output
+    assert "was reset" in result.output
+    finish_jobs(app)
+    staff = staff_named("officer@school.example")
+    assert not enrolled(staff) and staff.session_token != token
+    assert ("cli", "staff.second_factor.reset", {"staff_id": staff.id}) in audit_actions()
+    [message] = outbox
+    assert message["To"] == "officer@school.example"
+
+
+def test_reset_second_factor_of_nobody_fails(app, runner):
+    result = runner.invoke(args=["staff", "reset-second-factor", "nobody@school.example"])
+    assert result.exit_code == 1
+    assert "No staff account has this email address." in result.output
