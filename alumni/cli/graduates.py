@@ -41,6 +41,17 @@ def import_command(csv_file: Path, quiet: bool) -> None:
                     reason=row.message,
                 )
             )
+        elif row.warnings:  # shown with --quiet too: the school's file needs a correction
+            for warning in row.warnings:
+                click.echo(
+                    _(
+                        "line %(line)d: %(outcome)s, imported with warning: %(reason)s "
+                        "The field was left empty.",
+                        line=row.line,
+                        outcome=importer.OUTCOME_LABELS[row.outcome],
+                        reason=warning.message,
+                    )
+                )
         elif not quiet:
             click.echo(
                 _(
@@ -60,8 +71,9 @@ def import_command(csv_file: Path, quiet: bool) -> None:
         _(
             "Rows read: %(rows)d. Added: %(added)d, updated: %(updated)d, "
             "unchanged: %(unchanged)d, kept as the graduate corrected them: %(kept)d, "
-            "rejected: %(rejected)d.",
+            "rejected: %(rejected)d. Imported with a warning: %(warned)d.",
             rows=report.rows,
+            warned=len(report.warned),
             added=counts["added"],
             updated=counts["updated"],
             unchanged=counts["unchanged"],

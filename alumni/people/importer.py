@@ -1,7 +1,9 @@
 """Importing graduates from a CSV export of the student records.
 
 Every row is validated; good rows are stored in batches, bad rows are reported with their line
-number and reason. Idempotent by student number (kept only as a keyed hash). A re-import never
+number and reason. A wrong value in an optional column (phone, preferred name, gender) does not
+cost the graduate their invitation: the field stays empty and the row is imported with a warning
+that names the column. Idempotent by student number (kept only as a keyed hash). A re-import never
 touches someone who answered the consent form: from then on the data is theirs to correct.
 """
 
@@ -13,6 +15,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import partial
 from typing import Any
 
 import sqlalchemy as sa
@@ -53,18 +56,38 @@ class ImportFileError(Exception):
         self.message = message
 
 
+# Optional columns: a wrong value is left out (the field stays empty) and the row imported with
+# a warning, so that a typo in a phone number does not keep a graduate from their invitation.
+LENIENT_COLUMNS: dict[str, Callable[[str], Any]] = {
+    "preferred_name": partial(parse_name, code="invalid-preferred-name", required=False),
+    "phone": parse_phone,
+    "gender": parse_gender,
+}
+
+
+@dataclass(frozen=True)
+class RowWarning:
+    """An optional column's value that was not imported, and why."""
+
+    column: str
+    code: str
+    message: object
+
+
 @dataclass(frozen=True)
 class RowOutcome:
     line: int
     outcome: str  # added, updated, unchanged, kept, rejected
     code: str | None = None
     message: object = None
+    warnings: tuple[RowWarning, ...] = ()
 
 
 @dataclass
 class ImportReport:
     counts: Counter[str] = field(default_factory=Counter)
     rejected: list[RowOutcome] = field(default_factory=list)
+    warned: list[RowOutcome] = field(default_factory=list)  # imported, with a column left out
 
     @property
     def rows(self) -> int:
@@ -76,6 +99,7 @@ class _Row:
     line: int
     key: str
     values: dict[str, Any]
+    warnings: tuple[RowWarning, ...] = ()
 
 
 def import_graduates(
@@ -94,6 +118,8 @@ def import_graduates(
         report.counts[outcome.outcome] += 1
         if outcome.outcome == "rejected":
             report.rejected.append(outcome)
+        elif outcome.warnings:
+            report.warned.append(outcome)
         if on_row is not None:
             on_row(outcome)
 
@@ -227,18 +253,20 @@ def _validate(line: int, raw: dict[str, str], today: date) -> _Row:
     values = {
         "first_name": parse_name(raw["first_name"], code="missing-first-name"),
         "last_name": parse_name(raw["last_name"], code="missing-last-name"),
-        "preferred_name": parse_name(
-            raw["preferred_name"], code="invalid-preferred-name", required=False
-        ),
         "email": parse_email(raw["email"]),
-        "phone": parse_phone(raw["phone"]),
-        "gender": parse_gender(raw["gender"]),
         "date_of_birth": parse_date_of_birth(raw["date_of_birth"], today),
         "programme": parse_programme(raw["programme"]),
         "graduation_year": parse_graduation_year(raw["graduation_year"], today),
         "locale": language,
     }
-    return _Row(line, student_key(number), values)
+    warnings = []
+    for column, parse in LENIENT_COLUMNS.items():
+        try:
+            values[column] = parse(raw[column])
+        except InvalidValue as invalid:
+            values[column] = None
+            warnings.append(RowWarning(column, invalid.code, _about_column(invalid)))
+    return _Row(line, student_key(number), values, tuple(warnings))
 
 
 def _store(batch: list[_Row]) -> list[RowOutcome]:
@@ -281,14 +309,15 @@ def _store(batch: list[_Row]) -> list[RowOutcome]:
         found = existing.get(row.key)
         if found is None:
             inserts.append(_new_alumnus(row, now))
-            outcomes.append(RowOutcome(row.line, "added"))
+            outcomes.append(RowOutcome(row.line, "added", warnings=row.warnings))
         elif found.status not in (AlumnusStatus.IMPORTED, AlumnusStatus.INVITED):
             outcomes.append(RowOutcome(row.line, "kept"))
         else:
             update = _changes(found, row, now)
             if update:
                 updates.append(update)
-            outcomes.append(RowOutcome(row.line, "updated" if update else "unchanged"))
+            outcome = "updated" if update else "unchanged"
+            outcomes.append(RowOutcome(row.line, outcome, warnings=row.warnings))
     if inserts:
         _insert(inserts)
     for update in updates:  # rare: a school's corrections before the person answered
@@ -364,8 +393,15 @@ def _new_alumnus(row: _Row, now: datetime) -> dict[str, Any]:
 
 
 def _changes(found: sa.Row[Any], row: _Row, now: datetime) -> dict[str, Any] | None:
-    """The update for a graduate who has not answered yet, or None when nothing changed."""
-    changes = {name: value for name, value in row.values.items() if getattr(found, name) != value}
+    """The update for a graduate who has not answered yet, or None when nothing changed.
+
+    A column left out for its wrong value keeps what the database holds."""
+    left_out = {warning.column for warning in row.warnings}
+    changes = {
+        name: value
+        for name, value in row.values.items()
+        if name not in left_out and getattr(found, name) != value
+    }
     if not changes:
         return None
     if "email" in changes:  # links sent to the old address must stop working

@@ -32,9 +32,11 @@ from alumni.models import (
 from alumni.models.purpose import Purpose
 from alumni.people import importer
 from alumni.people.importer import ImportFileError, RowOutcome, import_graduates
+from alumni.people.invitations import invite_graduates
 from alumni.people.links import BadLink, LinkKind, make_token, read_token
+from tests.conftest import finish_jobs
 from tests.support.factories import CSV_HEADER, make_alumnus
-from tests.support.graduates import MIXED, MIXED_GOOD, MIXED_REJECTED
+from tests.support.graduates import MIXED, MIXED_GOOD, MIXED_REJECTED, MIXED_WARNED
 
 
 def import_file(data: bytes, **kwargs: Any) -> tuple[importer.ImportReport, list[RowOutcome]]:
@@ -163,9 +165,55 @@ def test_importing_the_same_file_again_changes_nothing(app):
     assert dump() == before  # every table, updated_at included
     runs = audit_entries("graduates.imported")
     assert [entry.details for entry in runs] == [
-        {"added": 4, "rejected": 15},
-        {"unchanged": 4, "rejected": 15},
+        {"added": 6, "rejected": 13},
+        {"unchanged": 6, "rejected": 13},
     ]
+
+
+def test_a_wrong_optional_value_is_left_empty_and_the_graduate_imported(app):
+    """Issue 15: ``0698765432`` is no phone number, and rejected a whole row before."""
+    rows = (
+        csv_row("S2001", phone="0698765432"),
+        csv_row("S2002", email="b@alumni.example", gender="zeg ik liever niet"),
+        csv_row("S2003", email="c@alumni.example", preferred="x" * 101, phone="12345"),
+    )
+    report, outcomes = import_file(comma_file(*rows))
+
+    assert [row.outcome for row in outcomes] == ["added"] * 3
+    assert report.rejected == [] and report.warned == outcomes
+    assert [[warning.column for warning in row.warnings] for row in outcomes] == [
+        ["phone"],
+        ["gender"],
+        ["preferred_name", "phone"],
+    ]
+    assert "phone" in str(outcomes[0].warnings[0].message)  # led by the column
+    assert graduate("S2001").phone is None and graduate("S2001").gender == Gender.FEMALE
+    assert graduate("S2002").gender is None and graduate("S2002").phone == "+31612345678"
+    assert graduate("S2003").preferred_name is None and graduate("S2003").phone is None
+
+
+def test_a_wrong_optional_value_in_a_later_import_keeps_the_stored_one(app):
+    import_file(comma_file(csv_row("S2001")))
+
+    _, outcomes = import_file(comma_file(csv_row("S2001", phone="0698765432")))
+
+    assert [(row.outcome, row.warnings[0].column) for row in outcomes] == [("unchanged", "phone")]
+    assert graduate("S2001").phone == "+31612345678"
+
+
+def test_a_required_field_still_rejects_the_row(app):
+    report, _ = import_file(comma_file(csv_row(phone="0698765432", born="")))
+
+    assert rejected(report) == [(2, "missing-date-of-birth")]
+    assert report.warned == [] and alumni_count() == 0
+
+
+def test_a_graduate_imported_with_a_warning_is_invited(app, outbox):
+    import_file(comma_file(csv_row(phone="0698765432")))
+
+    assert len(invite_graduates()) == 1
+    finish_jobs(app)
+    assert [message["To"] for message in outbox] == ["anna.devries@alumni.example"]
 
 
 def test_small_batches_give_the_same_report(app, monkeypatch):
@@ -386,17 +434,28 @@ def test_the_import_command_reports_every_row_and_a_summary(app, runner):
     coded, others, summary = reported(result.output)
     assert coded == MIXED_REJECTED
     assert others == MIXED_GOOD
-    # rows, added, updated, unchanged, kept, rejected: in whatever order the language puts them
-    assert sorted(summary) == sorted([19, 4, 0, 0, 0, 15])
-    assert alumni_count() == 4
+    # rows, added, updated, unchanged, kept, rejected, warned: in whatever order the language
+    # puts them
+    assert sorted(summary) == sorted([19, 6, 0, 0, 0, 13, 2])
+    assert alumni_count() == 6
 
     again = runner.invoke(args=["import", str(MIXED), "--quiet"])
 
     assert again.exit_code == 0, again.output
     coded, others, summary = reported(again.output)
     assert coded == MIXED_REJECTED
-    assert others == []  # --quiet: only the rejected rows and the summary
-    assert sorted(summary) == sorted([19, 0, 0, 4, 0, 15])
+    # --quiet: only the rejected rows, the rows with a warning, and the summary
+    assert others == [line for line, *_ in MIXED_WARNED]
+    assert sorted(summary) == sorted([19, 0, 0, 6, 0, 13, 2])
+
+
+def test_the_import_command_names_the_column_it_left_empty(app, runner):
+    result = runner.invoke(args=["import", str(MIXED), "--quiet"])
+
+    warned = [line for line in result.output.splitlines() if re.match(r"\D*1[01]\D", line)]
+    assert len(warned) == 2
+    assert "phone" in warned[0] and "12345" not in warned[0]  # the column, not the value
+    assert "gender" in warned[1] and "zeg ik liever niet" not in warned[1]
 
 
 def test_the_import_command_refuses_a_file_it_cannot_read(app, runner, tmp_path):

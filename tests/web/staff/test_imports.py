@@ -17,7 +17,7 @@ from alumni.models import Alumnus, AlumnusStatus, AuditEntry
 from alumni.web.staff.imports import MAX_UPLOAD_BYTES
 from tests.conftest import finish_jobs
 from tests.support.factories import make_staff
-from tests.support.graduates import MIXED, MIXED_GOOD, MIXED_REJECTED
+from tests.support.graduates import MIXED, MIXED_GOOD, MIXED_REJECTED, MIXED_WARNED
 from tests.support.request_bodies import MB, CountingBody, send_body
 from tests.support.staff import StaffAuth, form_token, open_browser
 
@@ -82,6 +82,17 @@ def test_an_upload_reports_each_bad_row_and_imports_the_good_ones(app, client, o
         sa.select(AuditEntry).where(AuditEntry.action == "graduates.imported")
     ).all()
     assert [entry.actor for entry in entries] == [f"staff:{officer.id}"] * 2
+
+
+def test_the_report_lists_the_rows_imported_with_a_warning(app, client):
+    html = upload(client, MIXED.read_bytes()).get_data(as_text=True)
+
+    table = re.search(r'<table class="listing" id="warned-rows">(.*?)</table>', html, re.S)
+    rows = re.findall(r"<tr><td>(\d+)</td><td>(\w+)</td><td>(.+?)</td></tr>", table.group(1))
+    assert [(int(line), column) for line, column, _ in rows] == [
+        (line, column) for line, column, _ in MIXED_WARNED
+    ]
+    assert "12345" not in table.group(1)  # the reason, not the wrong value
 
 
 def test_the_report_shows_no_personal_value_of_a_rejected_row(app, client):
