@@ -77,7 +77,7 @@ class ApiToken(db.Model):
 
 
 class RecoveryCode(db.Model):
-    """A single-use recovery code, kept only as the SHA-256 of its 80 random bits."""
+    """A single-use recovery code, kept only as ``salt$sha256(salt + code)`` (80 random bits)."""
 
     __tablename__ = "staff_recovery_codes"
 
@@ -85,7 +85,7 @@ class RecoveryCode(db.Model):
     staff_id: Mapped[int] = mapped_column(
         sa.ForeignKey("staff_users.id", ondelete="CASCADE"), index=True
     )
-    code_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    code_hash: Mapped[str] = mapped_column(sa.String(128), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

@@ -113,7 +113,13 @@ def test_ten_recovery_codes_stored_hashed_each_once(app):
     assert all(len(code.replace("-", "")) == 16 for code in codes)
     stored = db.session.scalars(sa.select(RecoveryCode.code_hash)).all()
     assert not set(codes) & set(stored)
-    assert hashlib.sha256(codes[0].replace("-", "").encode()).hexdigest() in stored
+    salts = {value.partition("$")[0] for value in stored}
+    assert len(salts) == 10 and all(len(salt) == 32 for salt in salts)  # 128 bits each
+    assert not any(
+        hashlib.sha256(code.replace("-", "").encode()).hexdigest() in value
+        for code in codes
+        for value in stored
+    )  # never unsalted
 
     assert factors.verify_code(staff, codes[0].lower()) == "recovery-code"
     assert refusal_of(lambda: factors.verify_code(staff, codes[0])) == "wrong-recovery-code"
