@@ -150,6 +150,14 @@ def load_config(instance_path: Path, environ: Mapping[str, str] = os.environ) ->
         # Off (with single sign-on configured): the login page shows only the provider's button
         # and passwords are refused.
         "STAFF_PASSWORD_LOGIN": env("STAFF_PASSWORD_LOGIN", "on").strip().lower() in TRUE_WORDS,
+        # API tokens live 90 days unless their maker asks otherwise, and never longer than this.
+        "API_TOKEN_MAX_DAYS": int(env("API_TOKEN_MAX_DAYS", "365")),
+        # /metrics: a bearer token for the scraper; unset, only this machine (loopback) may read.
+        "METRICS_TOKEN": env("METRICS_TOKEN") or None,
+        # Refused requests (401, 403) go into the audit log, at most this many per client
+        # address and in total, so that a flood of refusals cannot fill the log.
+        "AUDIT_REFUSALS_PER_CLIENT": env("AUDIT_REFUSALS_PER_CLIENT", "10 per minute"),
+        "AUDIT_REFUSALS_TOTAL": env("AUDIT_REFUSALS_TOTAL", "100 per minute"),
         # Failed staff logins (only failures count), per client address and per account typed.
         "LOGIN_RATE_LIMIT": env("LOGIN_RATE_LIMIT", "5 per minute;20 per hour"),
         "LOGIN_RATE_LIMIT_PER_ACCOUNT": env(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from datetime import datetime
 from typing import NoReturn
 
 import click
@@ -64,23 +65,60 @@ def create_command(email: str, role: str, password_stdin: bool) -> None:
 
 @staff_group.command("token")
 @click.argument("email")
-def token_command(email: str) -> None:
+@click.option("--name", default="command line", show_default=True, help="What the token is for.")
+@click.option(
+    "--days",
+    type=int,
+    default=None,
+    help="How long it works (default 90, at most API_TOKEN_MAX_DAYS).",
+)
+def token_command(email: str, name: str, days: int | None) -> None:
     """Make an API token with this staff member's role; it is printed alone on the last line."""
     staff = staff_by_email(email)
     if not staff.active:
         fail(_("This account is switched off: no token made."))
-    token, raw = tokens.create_token(staff)
+    try:
+        token, raw = tokens.create_token(staff, name=name, days=days)
+    except tokens.TokenError as refusal:
+        db.session.rollback()
+        fail(refusal)
     db.session.commit()
     click.echo(
         _(
-            "API token %(id)d for %(email)s (%(role)s). It is shown only this once; "
-            "revoke it with: staff revoke-token %(id)d",
+            'API token %(id)d "%(name)s" for %(email)s (%(role)s), valid until %(expires)s. '
+            "It is shown only this once; revoke it with: staff revoke-token %(id)d",
             id=token.id,
+            name=token.name,
             email=staff.email,
             role=staff.role.value,
+            expires=when(token.expires_at),
         )
     )
     click.echo(raw)
+
+
+@staff_group.command("tokens")
+@click.option("--of", "email", metavar="EMAIL", help="Only the tokens of this account.")
+def tokens_command(email: str | None) -> None:
+    """List the API tokens that are not revoked: id, owner, name, expiry and last use."""
+    owner = staff_by_email(email) if email is not None else None
+    for token in tokens.tokens_to_show(owner):
+        state = _("expired") if tokens.is_expired(token) else _("valid")
+        click.echo(
+            _(
+                '%(id)d %(email)s "%(name)s" %(state)s until %(expires)s, last used %(used)s',
+                id=token.id,
+                email=token.staff.email,
+                name=token.name,
+                state=state,
+                expires=when(token.expires_at),
+                used=when(token.last_used_at),
+            )
+        )
+
+
+def when(moment: datetime | None) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M UTC") if moment else "-"
 
 
 @staff_group.command("revoke-token")
@@ -176,9 +214,7 @@ def list_command() -> None:
     """List the staff accounts with their role, state, last login and active API tokens."""
     for staff in db.session.scalars(sa.select(StaffUser).order_by(StaffUser.id)):
         token_ids = ", ".join(str(token.id) for token in tokens.active_tokens(staff)) or "-"
-        last_login = (
-            staff.last_login_at.strftime("%Y-%m-%d %H:%M UTC") if staff.last_login_at else "-"
-        )
+        last_login = when(staff.last_login_at)
         click.echo(
             _(
                 "%(id)d %(email)s role=%(role)s active=%(active)s last login=%(last_login)s "

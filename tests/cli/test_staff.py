@@ -11,7 +11,7 @@ from argon2 import PasswordHasher
 
 from alumni.accounts.access import authenticate_bearer, authenticate_token, may
 from alumni.extensions import db
-from alumni.models import ApiToken, AuditEntry, Role, StaffUser
+from alumni.models import ApiToken, AuditEntry, Role, StaffUser, utcnow
 from tests.support.factories import make_staff
 
 PASSWORD = "a long enough passphrase"
@@ -110,7 +110,7 @@ def test_token_is_printed_alone_on_the_last_line_and_stored_hashed(app, runner):
     assert (
         "cli",
         "staff.token_created",
-        {"staff_id": officer.id, "token_id": token.id},
+        {"staff_id": officer.id, "token_id": token.id, "days": 90},
     ) in audit_actions()
 
 
@@ -278,3 +278,44 @@ def test_the_last_active_admin_stays(app, runner):
         assert "last active administrator" in result.output
     staff = staff_named("admin@school.example")
     assert staff.active and staff.role is Role.ADMIN
+# -- token names, expiry, and the list of tokens ------------------------------------------------
+
+
+def test_token_with_a_name_and_days(app, runner):
+    make_staff("officer", email="officer@school.example")
+    result = runner.invoke(
+        args=["staff", "token", "officer@school.example", "--name", "nightly report", "--days", "7"]
+    )
+    assert result.exit_code == 0, result.output
+    token = db.session.scalar(sa.select(ApiToken))
+    assert token.name == "nightly report"
+    assert timedelta(days=6, hours=23) < token.expires_at - utcnow() <= timedelta(days=7)
+    assert '"nightly report"' in result.output and "valid until" in result.output
+
+
+@pytest.mark.parametrize("days", ["0", "366"])
+def test_token_beyond_the_maximum_is_refused(app, runner, days):
+    make_staff("officer", email="officer@school.example")
+    result = runner.invoke(args=["staff", "token", "officer@school.example", "--days", days])
+    assert result.exit_code == 1
+    assert "from 1 to 365 days" in result.output
+    assert db.session.scalars(sa.select(ApiToken)).all() == []
+
+
+def test_tokens_lists_owner_name_expiry_and_last_use_but_no_secret(app, runner):
+    make_staff("officer", email="officer@school.example")
+    make_staff("admin", email="admin@school.example")
+    raw = make_token(runner, "officer@school.example")
+    make_token(runner, "admin@school.example")
+    authenticate_token(raw)
+    db.session.commit()
+
+    result = runner.invoke(args=["staff", "tokens"])
+    assert result.exit_code == 0, result.output
+    assert len(result.output.splitlines()) == 2
+    assert "officer@school.example" in result.output and "admin@school.example" in result.output
+    assert "valid until" in result.output and raw not in result.output
+
+    mine = runner.invoke(args=["staff", "tokens", "--of", "officer@school.example"])
+    assert mine.output.count("\n") == 1 and "officer@school.example" in mine.output
+    assert "last used -" not in mine.output

@@ -13,4 +13,5 @@ from alumni.web.staff import (  # noqa: E402, F401
     research,
     routes,
     sso,
+    tokens,
 )

@@ -15,6 +15,7 @@ from wtforms import (
     DateTimeLocalField,
     EmailField,
     Field,
+    IntegerField,
     PasswordField,
     RadioField,
     SelectChoice,
@@ -294,3 +295,14 @@ class StaffInviteForm(FlaskForm):
 
 class StaffRoleForm(FlaskForm):
     role = SelectField(_l("Role"), choices=role_choices, validate_choice=True)
+class TokenForm(FlaskForm):
+    """A new API token: what it is for, and how many days it works (the domain checks both)."""
+
+    name = StringField(
+        _l("Name"), validators=[InputRequired(message=_l("Give the token a name: what is it for?"))]
+    )
+    days = IntegerField(
+        _l("Valid for (days)"),
+        default=90,
+        validators=[InputRequired(message=_l("Type a number of days."))],
+    )

@@ -455,7 +455,9 @@ class TestPasswordLoginOff:
         assert "switched off" in response.get_data(as_text=True)
         assert not logged_in(browser)
         db.session.expire_all()
-        entry = db.session.scalars(sa.select(AuditEntry)).one()
+        entry = db.session.scalars(
+            sa.select(AuditEntry).where(AuditEntry.action == "staff.login")
+        ).one()
         assert entry.details["reason"] == "password-login-off"
         assert "@" not in json.dumps(entry.details)
 
