@@ -106,6 +106,8 @@ def load_config(instance_path: Path, environ: Mapping[str, str] = os.environ) ->
         # Each request for a new address mails the address typed: per person.
         "ADDRESS_CHANGE_RATE_LIMIT": env("ADDRESS_CHANGE_RATE_LIMIT", "3 per hour;6 per day"),
         "RATELIMIT_STORAGE_URI": env("REDIS_URL") or "memory://",
+        # Installations that share one Redis server keep their counts apart.
+        "RATELIMIT_KEY_PREFIX": env("DRAMATIQ_NAMESPACE", "alumni"),
         "RATELIMIT_HEADERS_ENABLED": True,
         "BABEL_DEFAULT_LOCALE": "nl",
         "BABEL_DEFAULT_TIMEZONE": "Europe/Amsterdam",
@@ -158,11 +160,18 @@ def load_config(instance_path: Path, environ: Mapping[str, str] = os.environ) ->
         # address and in total, so that a flood of refusals cannot fill the log.
         "AUDIT_REFUSALS_PER_CLIENT": env("AUDIT_REFUSALS_PER_CLIENT", "10 per minute"),
         "AUDIT_REFUSALS_TOTAL": env("AUDIT_REFUSALS_TOTAL", "100 per minute"),
-        # Failed staff logins (only failures count), per client address and per account typed.
+        # Failed staff logins (only failures count): per client address, per account typed
+        # and client address, and a ceiling per account typed over all addresses, high enough
+        # that a stranger cannot cheaply lock the real user out. Shared through Redis when
+        # REDIS_URL is set (RATELIMIT_STORAGE_URI above).
         "LOGIN_RATE_LIMIT": env("LOGIN_RATE_LIMIT", "5 per minute;20 per hour"),
-        "LOGIN_RATE_LIMIT_PER_ACCOUNT": env(
-            "LOGIN_RATE_LIMIT_PER_ACCOUNT", "5 per minute;20 per hour"
+        "LOGIN_RATE_LIMIT_PER_ACCOUNT_AND_ADDRESS": env(
+            "LOGIN_RATE_LIMIT_PER_ACCOUNT_AND_ADDRESS", "5 per 15 minutes"
         ),
+        "LOGIN_RATE_LIMIT_PER_ACCOUNT": env("LOGIN_RATE_LIMIT_PER_ACCOUNT", "100 per hour"),
+        # A browser that logged in to an account with its password is not held to that
+        # account's ceiling for this long (alumni/web/staff/known_browser.py).
+        "STAFF_KNOWN_BROWSER_DAYS": int(env("STAFF_KNOWN_BROWSER_DAYS", "90")),
     }
 
 

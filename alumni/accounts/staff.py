@@ -18,11 +18,13 @@ import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
+from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
 
 from alumni import audit
 from alumni.accounts import api_tokens
 from alumni.accounts.notices import StaffNotice, notify
+from alumni.accounts import passwords
 from alumni.core.pseudonyms import normalise_email
 from alumni.extensions import db
 from alumni.models import Role, StaffUser, utcnow
@@ -71,8 +73,8 @@ def hash_password(password: str) -> str:
 
 
 def check_new_password(password: str, *, email: str | None = None) -> None:
-    """Refuse a password that is too short or absurdly long. ``email`` is the account's
-    address (unused here for now; a strength check may use it)."""
+    """Refuse a password that is too short, too long, or easy to guess for someone who knows
+    the person's email address (``email``: the account's) and the organisation's name."""
     if len(password) < MIN_PASSWORD_LENGTH:
         raise AccountError(
             "short-password",
@@ -83,6 +85,16 @@ def check_new_password(password: str, *, email: str | None = None) -> None:
             "long-password",
             _l("A password may have at most %(count)d characters.", count=MAX_PASSWORD_LENGTH),
         )
+    organisation = current_app.config.get("ORGANISATION_NAME")
+    weak = passwords.weakness(password, passwords.user_inputs(email, organisation))
+    if weak is not None:
+        raise AccountError("weak-password", weak_password_message(weak))
+
+
+def weak_password_message(weak: passwords.Weakness) -> LazyString:
+    """What is wrong and what helps, translated when shown."""
+    parts = (_l("This password is too easy to guess."), *weak.feedback)
+    return LazyString(lambda: " ".join(str(part) for part in parts))
 
 
 def verify_password(staff: StaffUser, password: str) -> bool:
@@ -160,7 +172,17 @@ def change_password(staff: StaffUser, current: str, new: str, *, address: str | 
             address=address,
         )
         raise AccountError(LoginRefusal.WRONG_PASSWORD, _l("Your current password is not correct."))
-    check_new_password(new, email=staff.email)
+    try:
+        check_new_password(new, email=staff.email)
+    except AccountError as refusal:
+        audit.record(
+            "staff.password_change",
+            actor=actor_of(staff),
+            outcome="failure",
+            reason=refusal.code,
+            address=address,
+        )
+        raise
     staff.password_hash = hash_password(new)
     rotate_session(staff)
     # A token made with the old password must not outlive it (issue 13).

@@ -80,6 +80,8 @@ def test_create_reads_the_password_from_stdin(app, runner):
     [
         (["taken@school.example", "--role", "officer"], PASSWORD, "exists already"),
         (["new@school.example", "--role", "officer"], "too short", "at least 12 characters"),
+        (["new@school.example", "--role", "officer"], "password1234", "too easy to guess"),
+        (["new.person@school.example", "--role", "officer"], "newperson2025", "email address"),
         (["new@school.example", "--role", "boss"], PASSWORD, "'boss' is not one of"),
         (["not an address", "--role", "officer"], PASSWORD, "not a valid email address"),
     ],

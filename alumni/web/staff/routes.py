@@ -31,7 +31,7 @@ from alumni.consent import statistics
 from alumni.extensions import db, limiter
 from alumni.models import Role, StaffUser
 from alumni.models.purpose import Purpose
-from alumni.web.staff import bp, dashboard
+from alumni.web.staff import bp, dashboard, known_browser
 from alumni.web.staff.forms import LoginForm, PasswordForm, ReauthenticateForm
 from alumni.web.staff.session import (
     SignedInStaff,
@@ -57,6 +57,12 @@ def refused(response: Response) -> bool:
 def typed_account_key() -> str:
     """The per-account rate-limit key: a keyed hash of the address typed, never the address."""
     return "staff-login:" + accounts.typed_email_key(request.form.get("email", ""))
+
+
+def typed_account_and_address_key() -> str:
+    """Failures per account *and* client address: guessing from elsewhere does not use up the
+    real user's tries from their own address."""
+    return f"{typed_account_key()}:{request.remote_addr}"
 
 
 def own_account_key() -> str:
@@ -104,15 +110,27 @@ def no_store(response: Response) -> Response:
     return response
 
 
+# Three limits, each counting refused credentials only: per client address (whatever the
+# account), per account and address (the usual guard), and a far higher ceiling per account over
+# all addresses (a guesser with many addresses). A stranger's failures never count against the
+# real user's own address, and a browser that logged in to the account before is not held to
+# the ceiling: nobody can lock the real user out.
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(
     lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"], deduct_when=refused
+)
+@limiter.limit(
+    lambda: current_app.config["LOGIN_RATE_LIMIT_PER_ACCOUNT_AND_ADDRESS"],
+    methods=["POST"],
+    key_func=typed_account_and_address_key,
+    deduct_when=refused,
 )
 @limiter.limit(
     lambda: current_app.config["LOGIN_RATE_LIMIT_PER_ACCOUNT"],
     methods=["POST"],
     key_func=typed_account_key,
     deduct_when=refused,
+    exempt_when=known_browser.knows_typed_account,
 )
 def login() -> Any:
     if request.method == "GET" and current_user.is_authenticated:
@@ -126,7 +144,9 @@ def login() -> Any:
         accounts.record_login(form.email.data, result, address=request.remote_addr)
         db.session.commit()
         if result.accepted:
-            return first_factor_passed(result.staff, request.args.get("next"))
+            response = first_factor_passed(result.staff, request.args.get("next"))
+            known_browser.remember(response, result.staff.email)
+            return response
         mark_refused()
         if (
             result.refusal is accounts.LoginRefusal.INACTIVE
@@ -169,8 +189,8 @@ def logout() -> Any:
 
 @bp.route("/password", methods=["GET", "POST"])
 @role_required()
-@limiter.limit(
-    lambda: current_app.config["LOGIN_RATE_LIMIT_PER_ACCOUNT"],
+@limiter.limit(  # only this account reaches the page: per account is per person
+    lambda: current_app.config["LOGIN_RATE_LIMIT_PER_ACCOUNT_AND_ADDRESS"],
     methods=["POST"],
     key_func=own_account_key,
     deduct_when=refused,
