@@ -160,6 +160,20 @@ def load_config(instance_path: Path, environ: Mapping[str, str] = os.environ) ->
         # address and in total, so that a flood of refusals cannot fill the log.
         "AUDIT_REFUSALS_PER_CLIENT": env("AUDIT_REFUSALS_PER_CLIENT", "10 per minute"),
         "AUDIT_REFUSALS_TOTAL": env("AUDIT_REFUSALS_TOTAL", "100 per minute"),
+        # -- staff second factor (TOTP, recovery codes, passkeys) ---------------------------
+        # Admins and officers always need one; researchers too unless this is off.
+        "STAFF_SECOND_FACTOR_RESEARCHER": env("STAFF_SECOND_FACTOR_RESEARCHER", "on")
+        .strip()
+        .lower()
+        in TRUE_WORDS,
+        # Between the password (or single sign-on) and the second step: this long at most.
+        "SECOND_FACTOR_PENDING_SECONDS": int(env("SECOND_FACTOR_PENDING_SECONDS", "300")),
+        # Wrong codes at the second step (only failures count), per account.
+        "SECOND_FACTOR_RATE_LIMIT": env("SECOND_FACTOR_RATE_LIMIT", "5 per minute;20 per hour"),
+        # Passkeys (WebAuthn): the relying party id (a host name, no IP address) and the origin
+        # the browser must be on. Unset: both from BASE_URL.
+        "WEBAUTHN_RP_ID": env("WEBAUTHN_RP_ID") or None,
+        "WEBAUTHN_ORIGIN": (env("WEBAUTHN_ORIGIN") or "").strip().rstrip("/") or None,
         # Failed staff logins (only failures count): per client address, per account typed
         # and client address, and a ceiling per account typed over all addresses, high enough
         # that a stranger cannot cheaply lock the real user out. Shared through Redis when

@@ -1,5 +1,6 @@
 """The emails to a staff member about their own account: an invitation, a link to set a
-forgotten password, and a notice after each change (role, switched off or on, password).
+forgotten password, and a notice after each change (role, switched off or on, password,
+second factor reset by an admin).
 
 Each is queued after the commit with the account's id (``Job.SEND_STAFF_...``); the link is
 made when the mail is sent, so no token waits in a queue or in the database.
@@ -31,6 +32,7 @@ class StaffNotice(StrEnum):
     REACTIVATED = "reactivated"
     PASSWORD_CHANGED = "password-changed"
     PASSWORD_RESET = "password-reset"
+    SECOND_FACTOR_RESET = "second-factor-reset"
 
 
 def notify(staff: StaffUser, notice: StaffNotice) -> None:
@@ -88,6 +90,7 @@ def notice_email(staff: StaffUser, notice: StaffNotice) -> mail.Email:
         to=staff.email,
         locale=_locale(),
         notice=str(notice),
+        email=staff.email,
         role=ROLE_LABELS[staff.role],  # lazy: in the mail's language
         url=_page("staff.login"),
         forgot_url=_page("staff.forgot_password"),

@@ -13,6 +13,7 @@ from flask_babel import gettext as _
 
 from alumni.accounts import api_tokens as tokens
 from alumni.accounts import lifecycle
+from alumni.accounts import second_factor
 from alumni.accounts import staff as accounts
 from alumni.extensions import db
 from alumni.models import ApiToken, Role, StaffUser
@@ -229,3 +230,19 @@ def list_command() -> None:
                 tokens=token_ids,
             )
         )
+
+
+@staff_group.command("reset-second-factor")
+@click.argument("email")
+def reset_second_factor_command(email: str) -> None:
+    """Forget the second factor of this account (lost phone): sessions end, the person is told
+    by email and sets up a new one at the next login."""
+    staff = staff_by_email(email)
+    second_factor.reset_second_factor(staff, actor="cli")
+    db.session.commit()
+    click.echo(
+        _(
+            "The second factor of %(email)s was reset; they set up a new one at their next login.",
+            email=staff.email,
+        )
+    )

@@ -321,3 +321,24 @@ def test_tokens_lists_owner_name_expiry_and_last_use_but_no_secret(app, runner):
     mine = runner.invoke(args=["staff", "tokens", "--of", "officer@school.example"])
     assert mine.output.count("\n") == 1 and "officer@school.example" in mine.output
     assert "last used -" not in mine.output
+def test_reset_second_factor_forgets_ends_sessions_audits_and_mails(app, runner, outbox):
+    from alumni.accounts.second_factor import enrolled
+    from tests.conftest import finish_jobs
+
+    staff = make_staff("officer", email="officer@school.example")
+    token = staff.session_token
+    result = runner.invoke(args=["staff", "reset-second-factor", "Officer@School.example"])
+    assert result.exit_code == 0, result.output
+    assert "was reset" in result.output
+    finish_jobs(app)
+    staff = staff_named("officer@school.example")
+    assert not enrolled(staff) and staff.session_token != token
+    assert ("cli", "staff.second_factor.reset", {"staff_id": staff.id}) in audit_actions()
+    [message] = outbox
+    assert message["To"] == "officer@school.example"
+
+
+def test_reset_second_factor_of_nobody_fails(app, runner):
+    result = runner.invoke(args=["staff", "reset-second-factor", "nobody@school.example"])
+    assert result.exit_code == 1
+    assert "No staff account has this email address." in result.output

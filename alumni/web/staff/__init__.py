@@ -4,6 +4,7 @@ bp = Blueprint("staff", __name__, url_prefix="/staff")
 
 from alumni.web.staff import (  # noqa: E402, F401
     accounts,
+    account_security,
     audit_log,
     campaigns,
     imports,
@@ -12,6 +13,7 @@ from alumni.web.staff import (  # noqa: E402, F401
     passwords,
     research,
     routes,
+    second_factor,
     sso,
     tokens,
 )

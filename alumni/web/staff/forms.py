@@ -53,6 +53,33 @@ class LoginForm(FlaskForm):
     )
 
 
+class CodeForm(FlaskForm):
+    """The second step: a code from the authenticator app, or a recovery code."""
+
+    code = StringField(
+        _l("Code"),
+        validators=[InputRequired(message=_l("Type the code.")), Length(max=64)],
+    )
+
+
+class ReplaceTotpForm(FlaskForm):
+    current_code = StringField(
+        _l("Current code (or a recovery code)"),
+        validators=[InputRequired(message=_l("Type the code.")), Length(max=64)],
+    )
+    code = StringField(
+        _l("Code from the new key"),
+        validators=[InputRequired(message=_l("Type the code.")), Length(max=64)],
+    )
+
+
+class CurrentCodeForm(FlaskForm):
+    current_code = StringField(
+        _l("Current code (or a recovery code)"),
+        validators=[InputRequired(message=_l("Type the code.")), Length(max=64)],
+    )
+
+
 class PasswordForm(FlaskForm):
     current_password = PasswordField(
         _l("Current password"),

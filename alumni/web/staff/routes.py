@@ -34,6 +34,7 @@ from alumni.models.purpose import Purpose
 from alumni.web.staff import bp, dashboard, known_browser
 from alumni.web.staff.forms import LoginForm, PasswordForm, ReauthenticateForm
 from alumni.web.staff.session import (
+    METHOD,
     SignedInStaff,
     begin_session,
     identity_confirmed,
@@ -43,6 +44,18 @@ from alumni.web.staff.session import (
 
 # Kept in the WSGI environ, which lives exactly as long as the request.
 REFUSED = "alumni.credentials_refused"
+# In the session of a logged-in staff member: how they passed the second step.
+SECOND_FACTOR_PASSED = "second_factor_passed"
+# Rate-limited steps where a wrong second-factor code is refused.
+SECOND_STEP_ENDPOINTS = frozenset(
+    {
+        "staff.second_factor",
+        "staff.second_factor_passkey",
+        "staff.security_recovery_codes",
+        "staff.security_totp",
+        "staff.security_passkey_options",
+    }
+)
 
 
 def mark_refused() -> None:
@@ -69,21 +82,33 @@ def own_account_key() -> str:
     return f"staff-password:{getattr(current_user, 'id', 'anonymous')}"
 
 
-def start_session(staff: StaffUser, method: str = "password") -> None:
-    """A fresh session for this browser (no fixation), with its time limits starting now."""
+def start_session(
+    staff: StaffUser, *, method: str | None = None, second_factor: str | None = None
+) -> None:
+    """A fresh session for this browser (no fixation), with its time limits starting now.
+
+    ``method`` names how the first factor was proven ("password" or "sso"), ``second_factor``
+    how the second step was passed; None keeps this session's own (a password change starts a
+    fresh session for someone who passed both already)."""
+    method = method or session.get(METHOD) or "password"
+    passed = second_factor or session.get(SECOND_FACTOR_PASSED)
     session.clear()
     login_user(SignedInStaff(staff))
     session.permanent = True
     begin_session(method)
+    if passed:
+        session[SECOND_FACTOR_PASSED] = passed
 
 
 def first_factor_passed(
     staff: StaffUser, target: str | None, *, method: str = "password"
 ) -> Response:
     """Every way in ends here once the first factor is proven (a password, or the school's
-    identity provider): the session starts and the browser goes on to ``target``."""
-    start_session(staff, method)
-    return redirect(local_target(target) or url_for("staff.dashboard"), code=303)
+    identity provider): on to the second step, or to enrolment when the account has no second
+    factor yet (``alumni.web.staff.second_factor``)."""
+    from alumni.web.staff.second_factor import begin_second_step
+
+    return begin_second_step(staff, local_target(target), method=method)
 
 
 def local_target(target: str | None) -> str | None:
@@ -317,6 +342,11 @@ def record_rate_limited() -> None:
             reason="rate-limited",
             address=request.remote_addr,
         )
+    elif request.endpoint in SECOND_STEP_ENDPOINTS:
+        from alumni.web.staff.second_factor import record_rate_limited_second_step
+
+        if not record_rate_limited_second_step():
+            return
     elif (
         request.endpoint in ("staff.password", "staff.reauthenticate")
         and current_user.is_authenticated

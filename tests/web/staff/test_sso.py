@@ -32,6 +32,7 @@ from tests.support.identity_provider import (
 from tests.support.staff import (
     LOGIN,
     StaffAuth,
+    complete_second_step,
     form_token,
     freeze_session_clock,
     open_browser,
@@ -75,10 +76,10 @@ def start(browser: FlaskClient) -> str:
 
 
 def answer(browser: FlaskClient, callback_url: str):
-    """The browser comes back from the provider."""
+    """The browser comes back from the provider (and passes the second step, as it must)."""
     parts = urlsplit(callback_url)
     assert f"{parts.scheme}://{parts.netloc}{parts.path}" == CALLBACK
-    return browser.get(f"{parts.path}?{parts.query}")
+    return complete_second_step(browser, browser.get(f"{parts.path}?{parts.query}"))
 
 
 def sign_in(browser: FlaskClient, provider: IdentityProvider, login: str):
@@ -418,7 +419,9 @@ class TestAccountsMadeAtFirstLogin:
                 "no-role": claims("nobody@school.example"),
             }
         )
-        return provider.app_config(OIDC_CREATE_ACCOUNTS=True)
+        # Researchers without a second factor (else the new account goes to enrolment first:
+        # test_a_new_account_by_single_sign_on_enrols_first).
+        return provider.app_config(OIDC_CREATE_ACCOUNTS=True, STAFF_SECOND_FACTOR_RESEARCHER=False)
 
     def test_a_vouched_for_person_gets_an_account(self, app, provider, browser) -> None:
         assert sign_in(browser, provider, "stranger").status_code == 303
@@ -427,6 +430,13 @@ class TestAccountsMadeAtFirstLogin:
         assert logged_in(browser)
         actions = [entry.action for entry in db.session.scalars(sa.select(AuditEntry))]
         assert actions == ["staff.created", "staff.login"]
+
+    def test_a_new_account_by_single_sign_on_enrols_first(self, app, provider, browser) -> None:
+        app.config["STAFF_SECOND_FACTOR_RESEARCHER"] = True
+        response = sign_in(browser, provider, "stranger")
+        assert (response.status_code, response.location) == (303, "/staff/enrol")
+        assert browser.get("/staff/").location == "/staff/enrol"
+        assert 'id="totp-secret"' in browser.get("/staff/enrol").get_data(as_text=True)
 
     def test_nobody_without_a_role_gets_one(self, app, provider, browser) -> None:
         assert sign_in(browser, provider, "no-role").status_code == 403

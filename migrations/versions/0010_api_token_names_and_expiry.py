@@ -1,7 +1,7 @@
 """API tokens get a name and an expiry; tokens made before this expire 90 days after it
 
-Revision ID: 0009_api_token_expiry
-Revises: 0008
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-12-05 05:30:00
 
 """
@@ -10,8 +10,8 @@ from datetime import datetime, timedelta, timezone
 from alembic import op
 import sqlalchemy as sa
 
-revision = "0009_api_token_expiry"
-down_revision = "0008"
+revision = "0010"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 

@@ -1,6 +1,6 @@
 """staff sessions and account lifecycle: an invitation waits on the account
 
-Revision ID: 0009_staff_sessions
+Revision ID: 0009
 Revises: 0008
 Create Date: 2026-12-05 05:40:00
 
@@ -8,7 +8,7 @@ Create Date: 2026-12-05 05:40:00
 from alembic import op
 import sqlalchemy as sa
 
-revision = "0009_staff_sessions"
+revision = "0009"
 down_revision = "0008"
 branch_labels = None
 depends_on = None
