@@ -22,9 +22,8 @@ from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
 
 from alumni import audit
-from alumni.accounts import api_tokens
+from alumni.accounts import api_tokens, passwords
 from alumni.accounts.notices import StaffNotice, notify
-from alumni.accounts import passwords
 from alumni.core.pseudonyms import normalise_email
 from alumni.extensions import db
 from alumni.models import Role, StaffUser, utcnow

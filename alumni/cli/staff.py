@@ -12,8 +12,7 @@ from flask.cli import AppGroup
 from flask_babel import gettext as _
 
 from alumni.accounts import api_tokens as tokens
-from alumni.accounts import lifecycle
-from alumni.accounts import second_factor
+from alumni.accounts import lifecycle, second_factor
 from alumni.accounts import staff as accounts
 from alumni.extensions import db
 from alumni.models import ApiToken, Role, StaffUser
@@ -212,14 +211,15 @@ def reactivate_command(email: str) -> None:
 
 @staff_group.command("list")
 def list_command() -> None:
-    """List the staff accounts with their role, state, last login and active API tokens."""
+    """List the staff accounts with their role, state, last login, second factors and active
+    API tokens."""
     for staff in db.session.scalars(sa.select(StaffUser).order_by(StaffUser.id)):
         token_ids = ", ".join(str(token.id) for token in tokens.active_tokens(staff)) or "-"
         last_login = when(staff.last_login_at)
         click.echo(
             _(
                 "%(id)d %(email)s role=%(role)s active=%(active)s last login=%(last_login)s "
-                "tokens=%(tokens)s",
+                "second factor=%(second_factor)s tokens=%(tokens)s",
                 id=staff.id,
                 email=staff.email,
                 role=staff.role.value,
@@ -227,6 +227,7 @@ def list_command() -> None:
                 if staff.active and staff.invited_at
                 else (_("yes") if staff.active else _("no")),
                 last_login=last_login,
+                second_factor=second_factor.summary(staff),
                 tokens=token_ids,
             )
         )

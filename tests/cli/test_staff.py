@@ -280,6 +280,8 @@ def test_the_last_active_admin_stays(app, runner):
         assert "last active administrator" in result.output
     staff = staff_named("admin@school.example")
     assert staff.active and staff.role is Role.ADMIN
+
+
 # -- token names, expiry, and the list of tokens ------------------------------------------------
 
 
@@ -321,6 +323,8 @@ def test_tokens_lists_owner_name_expiry_and_last_use_but_no_secret(app, runner):
     mine = runner.invoke(args=["staff", "tokens", "--of", "officer@school.example"])
     assert mine.output.count("\n") == 1 and "officer@school.example" in mine.output
     assert "last used -" not in mine.output
+
+
 def test_reset_second_factor_forgets_ends_sessions_audits_and_mails(app, runner, outbox):
     from alumni.accounts.second_factor import enrolled
     from tests.conftest import finish_jobs

@@ -3,8 +3,8 @@ from flask import Blueprint
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 
 from alumni.web.staff import (  # noqa: E402, F401
-    accounts,
     account_security,
+    accounts,
     audit_log,
     campaigns,
     imports,

@@ -38,7 +38,7 @@ from alumni.web.staff.second_factor import (
     second_step_limit,
     totp_page_context,
 )
-from alumni.web.staff.session import role_required
+from alumni.web.staff.session import reauthentication_required, role_required
 
 PASSKEY_ALLOWED = "passkey_registration_allowed"
 
@@ -183,6 +183,7 @@ def second_factors() -> str:
 
 @bp.post("/second-factors/<int:staff_id>/reset")
 @role_required(Role.ADMIN)
+@reauthentication_required(back_to="staff.second_factors")
 def reset_second_factor(staff_id: int) -> Any:
     colleague = db.session.get(StaffUser, staff_id)
     if colleague is None:

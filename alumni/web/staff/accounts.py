@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from alumni.accounts import lifecycle
+from alumni.accounts import second_factor as factors
 from alumni.accounts.staff import AccountError, actor_of
 from alumni.extensions import db
 from alumni.models import Role, StaffUser
@@ -44,6 +45,7 @@ def _page(invite_form: StaffInviteForm, status: int = 200) -> tuple[str, int]:
     return render_template(
         "staff/accounts.html",
         accounts=lifecycle.all_staff(),
+        second_factors=factors.summary,
         invite_form=invite_form,
         role_form=StaffRoleForm,
         action_form=ActionForm(),

@@ -322,6 +322,8 @@ class StaffInviteForm(FlaskForm):
 
 class StaffRoleForm(FlaskForm):
     role = SelectField(_l("Role"), choices=role_choices, validate_choice=True)
+
+
 class TokenForm(FlaskForm):
     """A new API token: what it is for, and how many days it works (the domain checks both)."""
 

@@ -33,13 +33,13 @@ from alumni.extensions import db, limiter
 from alumni.models import StaffUser
 from alumni.web.staff import bp
 from alumni.web.staff.forms import CodeForm
-from alumni.web.staff.session import METHOD
 from alumni.web.staff.routes import (
     SECOND_FACTOR_PASSED,
     mark_refused,
     refused,
     start_session,
 )
+from alumni.web.staff.session import METHOD
 
 PENDING = "second_factor_pending"
 TOTP_CANDIDATE = "totp_candidate"
@@ -88,9 +88,7 @@ def begin_second_step(staff: StaffUser, target: str | None, *, method: str) -> R
     only the pending marker."""
     session.clear()  # no fixation: nothing of the anonymous session carries over
     if not factors.enrolled(staff) and not factors.required(staff, current_app.config):
-        start_session(
-            staff, method=method, second_factor=factors.SecondFactorMethod.NOT_REQUIRED
-        )
+        start_session(staff, method=method, second_factor=factors.SecondFactorMethod.NOT_REQUIRED)
         return redirect(target or url_for("staff.dashboard"), code=303)
     enrol = not factors.enrolled(staff)
     session[PENDING] = pending_marker(staff, target=target, enrol=enrol, method=method)

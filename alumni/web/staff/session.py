@@ -208,7 +208,10 @@ def return_target(back_to: str | None) -> str:
     if request.method == "GET":
         return request.full_path.rstrip("?")
     if back_to:
-        return url_for(back_to, **(request.view_args or {}))
+        # The URL arguments the form's page takes too (no leftovers as a query string).
+        [page] = current_app.url_map.iter_rules(back_to)
+        values = request.view_args or {}
+        return url_for(back_to, **{name: values[name] for name in page.arguments & values.keys()})
     rule = request.url_rule
     if rule is not None and "GET" in (rule.methods or ()):
         return request.path

@@ -17,7 +17,7 @@ from alumni.extensions import db
 from alumni.models import ApiToken, Role
 from alumni.web.staff import bp
 from alumni.web.staff.forms import ActionForm, TokenForm
-from alumni.web.staff.session import role_required
+from alumni.web.staff.session import reauthentication_required, role_required
 
 # A researcher's token would open nothing: the API admits admins and officers.
 MAKERS = (Role.OFFICER,)
@@ -31,8 +31,9 @@ def api_tokens() -> str:
 
 @bp.post("/tokens")
 @role_required(*MAKERS)
+@reauthentication_required(back_to="staff.api_tokens")
 def create_token() -> tuple[str, int]:
-    """Make a token and show it this once (sensitive: re-authentication may guard it)."""
+    """Make a token and show it this once; a password typed long ago is asked for again."""
     form = TokenForm()
     if form.validate_on_submit():
         try:

@@ -5,17 +5,17 @@ same. Each step is audited with staff ids only and told to the person by email."
 
 from __future__ import annotations
 
-import hashlib
-import secrets
+import re
 import time
 from types import SimpleNamespace
 
 import pytest
 import sqlalchemy as sa
 
+from alumni.accounts import api_tokens
 from alumni.accounts import staff as accounts
 from alumni.extensions import db
-from alumni.models import ApiToken, AuditEntry, Role, StaffUser
+from alumni.models import AuditEntry, Role, StaffUser
 from tests.conftest import finish_jobs
 from tests.support.factories import STAFF_PASSWORD, make_staff
 from tests.support.staff import (
@@ -72,8 +72,7 @@ def mails_to(app, outbox, address: str) -> list:
 
 
 def bearer(staff: StaffUser) -> dict[str, str]:
-    raw = secrets.token_urlsafe(32)
-    db.session.add(ApiToken(staff=staff, token_hash=hashlib.sha256(raw.encode()).hexdigest()))
+    _, raw = api_tokens.create_token(staff, name="nightly report")
     db.session.commit()
     return {"Authorization": f"Bearer {raw}"}
 
@@ -109,11 +108,13 @@ def test_only_admins_manage_accounts(app, browser, role):
     assert staff_named(COLLEAGUE) is None
 
 
-def test_the_list_shows_role_state_and_last_login(app, admin):
-    make_staff("researcher", email="off@school.example", active=False)
+def test_the_list_shows_role_state_last_login_and_second_factor(app, admin):
+    make_staff("researcher", email="off@school.example", active=False, totp_secret=None)
     page = admin.client.get("/staff/accounts").get_data(as_text=True)
     assert ADMIN in page and "off@school.example" in page
     assert "Switched off" in page and "never" in page
+    factors = re.findall(r'<td class="second-factor">([^<]*)</td>', page)
+    assert sorted(factors) == ["TOTP", "none"]
 
 
 # -- inviting ---------------------------------------------------------------------------------
@@ -127,9 +128,11 @@ def test_an_invited_colleague_sets_a_password_once_and_logs_in(app, admin, brows
     assert colleague.login(COLLEAGUE, NEW_PASSWORD).status_code == 400  # no password yet
 
     assert set_password(colleague.client, link).status_code == 303
-    assert colleague.login(COLLEAGUE, NEW_PASSWORD).status_code == 303
+    logged_in = colleague.login(COLLEAGUE, NEW_PASSWORD)
+    assert logged_in.status_code == 303
+    assert logged_in.location.endswith("/staff/enrol")  # a second factor before anything else
     assert staff_named(COLLEAGUE).invited_at is None
-    assert colleague.client.get(link).status_code == 404  # single use
+    assert browser().get(link).status_code == 404  # single use
     assert [entry.details.get("staff_id") for entry in audit_of("staff.invited")] == [invited.id]
     accepted = audit_of("staff.invitation_accepted")
     assert [entry.actor for entry in accepted] == [f"staff:{invited.id}"]

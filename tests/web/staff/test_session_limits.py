@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from alumni.accounts import lifecycle
 from alumni.extensions import db
-from alumni.models import AuditEntry, Role
+from alumni.models import ApiToken, AuditEntry, Role
 from alumni.models.erasure import ErasureRequest
 from tests.support.factories import STAFF_PASSWORD, make_alumnus, make_staff
 from tests.support.staff import LOGIN, StaffAuth, form_token, freeze_session_clock, open_browser
@@ -238,3 +238,38 @@ def test_an_sso_session_confirms_at_the_provider(app, auth, clock):
     )
     assert response.status_code == 200  # a password does not count for an SSO session
     assert auth.client.get("/staff/accounts").status_code == 302
+
+
+def test_making_an_api_token_asks_for_the_password_after_15_minutes(app, auth, clock):
+    make_staff("officer", email=OFFICER)
+    auth.login(OFFICER)
+    token = form_token(auth.client, "/staff/tokens")
+    clock.advance(minutes=16)
+    form = {"csrf_token": token, "name": "nightly report", "days": "30"}
+
+    response = auth.client.post("/staff/tokens", data=form)
+
+    assert response.status_code == 302
+    assert next_of(response) == ("/staff/confirm", "/staff/tokens")
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(ApiToken)) == 0
+    assert confirm(auth.client, "/staff/tokens").location == "/staff/tokens"
+    form["csrf_token"] = form_token(auth.client, "/staff/tokens")
+    assert auth.client.post("/staff/tokens", data=form).status_code == 201
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(ApiToken)) == 1
+
+
+def test_resetting_a_colleagues_second_factor_asks_for_the_password(app, auth, clock):
+    make_staff("admin", email=ADMIN)
+    colleague = make_staff("officer", email=OFFICER)
+    auth.login(ADMIN)
+    token = form_token(auth.client, "/staff/second-factors")
+    clock.advance(minutes=16)
+
+    response = auth.client.post(
+        f"/staff/second-factors/{colleague.id}/reset", data={"csrf_token": token}
+    )
+
+    assert response.status_code == 302
+    assert next_of(response) == ("/staff/confirm", "/staff/second-factors")
+    db.session.refresh(colleague)
+    assert colleague.totp_secret is not None  # nothing was reset
