@@ -11,13 +11,12 @@ CONTENT_SECURITY_POLICY = (
     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 )
 
-# Browser features no page of ours uses, switched off for every page and any frame in it.
+# Browser features no page of ours uses, switched off for every page and any frame in it
+# (only names Chromium knows: an unknown one is an error in the console of every page).
 # Passkeys (publickey-credentials-get and -create) are left at their default, this origin.
 DENIED_FEATURES = (
     "accelerometer",
-    "ambient-light-sensor",
     "autoplay",
-    "bluetooth",
     "browsing-topics",
     "camera",
     "display-capture",
