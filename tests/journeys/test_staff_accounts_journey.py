@@ -1,7 +1,7 @@
 """An administrator's staff-account journey in real Chromium: invite a colleague, who opens
 the link from the captured email, sets a password, logs in and sets up a second factor; the
-administrator switches the account off and the colleague's open session is refused at the
-next click.
+administrator switches the account off and the colleague's open session and API token are
+refused at once.
 
 Elements are found by role, link target, field name or button value, never by prose.
 """
@@ -17,6 +17,9 @@ import pyotp
 import pytest
 from playwright.sync_api import Browser
 
+from alumni.accounts import api_tokens
+from alumni.accounts.staff import find_staff
+from alumni.extensions import db
 from tests.journeys.conftest import DESKTOP, BrowserTab, LiveServer, Screenshot, opened_tab
 from tests.support.factories import STAFF_PASSWORD, make_staff
 from tests.support.staff import pass_second_step_in
@@ -89,6 +92,11 @@ def test_an_admin_invites_a_colleague_and_switches_them_off(
         enrol_totp(colleague)
         screenshot(colleague, "accounts-03-colleague-in")
 
+        _, raw = api_tokens.create_token(find_staff(COLLEAGUE), name="nightly report")
+        db.session.commit()
+        api = {"Authorization": f"Bearer {raw}"}
+        assert colleague.request.get("/api/v1/campaigns", headers=api).status == 200
+
         admin.reload()
         row = admin.locator("tr", has_text=COLLEAGUE)
         row.locator("button[name=action][value=deactivate]").click()
@@ -100,4 +108,5 @@ def test_an_admin_invites_a_colleague_and_switches_them_off(
         colleague.locator("nav a[href='/staff/campaigns']").click()  # the next click
         colleague.wait_for_url(re.compile(r"/staff/login\?next="))
         assert colleague.locator("nav.staff-nav").count() == 0
+        assert colleague.request.get("/api/v1/campaigns", headers=api).status == 401
         screenshot(colleague, "accounts-05-refused")
