@@ -1,6 +1,6 @@
 """The emails to a staff member about their own account: an invitation, a link to set a
-forgotten password, and a notice after each change (role, switched off or on, password,
-second factor reset by an admin).
+forgotten password, and a notice after each change (role, switched off or on, password, a
+second factor changed by its owner or reset by an admin).
 
 Each is queued after the commit with the account's id (``Job.SEND_STAFF_...``); the link is
 made when the mail is sent, so no token waits in a queue or in the database.
@@ -33,6 +33,9 @@ class StaffNotice(StrEnum):
     PASSWORD_CHANGED = "password-changed"
     PASSWORD_RESET = "password-reset"
     SECOND_FACTOR_RESET = "second-factor-reset"
+    TOTP_REPLACED = "totp-replaced"
+    PASSKEY_ADDED = "passkey-added"
+    RECOVERY_CODES_RENEWED = "recovery-codes-renewed"
 
 
 def notify(staff: StaffUser, notice: StaffNotice) -> None:

@@ -26,6 +26,7 @@ from flask_login import current_user
 
 from alumni.accounts import passkeys
 from alumni.accounts import second_factor as factors
+from alumni.accounts.notices import StaffNotice, notify
 from alumni.accounts.staff import actor_of
 from alumni.extensions import db
 from alumni.models import Role, StaffUser
@@ -102,6 +103,7 @@ def security_recovery_codes() -> Any:
     if not form.validate_on_submit() or not check_current_code(staff, form.current_code):
         return security_page(codes_form=form)
     codes = factors.new_recovery_codes(staff)
+    notify(staff, StaffNotice.RECOVERY_CODES_RENEWED)
     db.session.commit()
     return render_template(
         "staff/recovery_codes.html", codes=codes, target=url_for("staff.security")
@@ -123,6 +125,7 @@ def security_totp() -> Any:
             form.code.errors = [*form.code.errors, message or _("Please try again.")]
         else:
             session.pop(TOTP_CANDIDATE, None)
+            notify(staff, StaffNotice.TOTP_REPLACED)
             db.session.commit()
             flash(_("Your authenticator app has a new key now."), "success")
             return redirect(url_for("staff.security"), code=303)
@@ -163,6 +166,7 @@ def security_passkey() -> Any:
     except factors.SecondFactorError as error:
         db.session.rollback()
         return jsonify(error=str(error)), 400
+    notify(staff, StaffNotice.PASSKEY_ADDED)
     db.session.commit()
     flash(_("Your passkey has been added."), "success")
     return jsonify(redirect=url_for("staff.security"))

@@ -228,7 +228,13 @@ def test_researchers_may_go_without_when_configured(app, auth):
 # -- the security page ------------------------------------------------------------------------
 
 
-def test_new_recovery_codes_need_a_current_code(app, auth):
+def notices_to(app, outbox, address: str) -> list[str]:
+    """The plain-text bodies of the emails sent to ``address`` once the jobs ran."""
+    finish_jobs(app)
+    return [m.get_body(("plain",)).get_content() for m in outbox if m["To"] == address]
+
+
+def test_new_recovery_codes_need_a_current_code(app, auth, outbox):
     make_staff("officer", email=OFFICER)
     auth.login(OFFICER)
     assert "TOTP" in auth.client.get("/staff/security").get_data(as_text=True)
@@ -242,9 +248,11 @@ def test_new_recovery_codes_need_a_current_code(app, auth):
     )
     assert response.status_code == 200
     assert len(recovery_codes(response.get_data(as_text=True))) == 10
+    [notice] = notices_to(app, outbox, OFFICER)  # its owner hears of it
+    assert "nieuwe herstelcodes" in notice  # in the default language, Dutch
 
 
-def test_replacing_totp_needs_a_current_code_and_one_of_the_new_key(app, auth):
+def test_replacing_totp_needs_a_current_code_and_one_of_the_new_key(app, auth, outbox):
     officer = make_staff("officer", email=OFFICER)
     auth.login(OFFICER)
     page = auth.client.get("/staff/security/totp").get_data(as_text=True)
@@ -261,6 +269,30 @@ def test_replacing_totp_needs_a_current_code_and_one_of_the_new_key(app, auth):
     assert (response.status_code, response.location) == (303, "/staff/security")
     db.session.refresh(officer)
     assert officer.totp_secret == secret
+    [notice] = notices_to(app, outbox, OFFICER)
+    assert "nieuwe sleutel" in notice
+
+
+def test_a_new_passkey_is_told_to_its_owner(app, auth, outbox, monkeypatch):
+    make_staff("officer", email=OFFICER)
+    auth.login(OFFICER)
+    # What the browser's authenticator signs is the passkey journey's part (Chromium); here
+    # the registration is taken as valid, to see what follows it.
+    monkeypatch.setattr("alumni.accounts.passkeys.register_passkey", lambda *args: None)
+    with auth.client.session_transaction() as session:
+        session["webauthn_challenge"] = "challenge"
+        session["passkey_registration_allowed"] = True
+    response = auth.client.post(
+        "/staff/security/passkey",
+        data="{}",
+        headers={
+            "Content-Type": "application/json",
+            "X-CSRFToken": form_token(auth.client, "/staff/security"),
+        },
+    )
+    assert response.status_code == 200, response.get_data(as_text=True)
+    [notice] = notices_to(app, outbox, OFFICER)
+    assert "passkey toegevoegd" in notice
 
 
 def test_a_passkey_needs_a_current_code(app, auth):
