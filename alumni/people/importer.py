@@ -70,7 +70,6 @@ class RowWarning:
     """An optional column's value that was not imported, and why."""
 
     column: str
-    code: str
     message: object
 
 
@@ -265,7 +264,7 @@ def _validate(line: int, raw: dict[str, str], today: date) -> _Row:
             values[column] = parse(raw[column])
         except InvalidValue as invalid:
             values[column] = None
-            warnings.append(RowWarning(column, invalid.code, _about_column(invalid)))
+            warnings.append(RowWarning(column, _about_column(invalid)))
     return _Row(line, student_key(number), values, tuple(warnings))
 
 

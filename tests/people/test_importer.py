@@ -445,7 +445,7 @@ def test_the_import_command_reports_every_row_and_a_summary(app, runner):
     coded, others, summary = reported(again.output)
     assert coded == MIXED_REJECTED
     # --quiet: only the rejected rows, the rows with a warning, and the summary
-    assert others == [line for line, *_ in MIXED_WARNED]
+    assert others == [line for line, _ in MIXED_WARNED]
     assert sorted(summary) == sorted([19, 0, 0, 6, 0, 13, 2])
 
 
