@@ -106,6 +106,8 @@ def load_config(instance_path: Path, environ: Mapping[str, str] = os.environ) ->
         # Each request for a new address mails the address typed: per person.
         "ADDRESS_CHANGE_RATE_LIMIT": env("ADDRESS_CHANGE_RATE_LIMIT", "3 per hour;6 per day"),
         "RATELIMIT_STORAGE_URI": env("REDIS_URL") or "memory://",
+        # Installations that share one Redis server keep their counts apart.
+        "RATELIMIT_KEY_PREFIX": env("DRAMATIQ_NAMESPACE", "alumni"),
         "RATELIMIT_HEADERS_ENABLED": True,
         "BABEL_DEFAULT_LOCALE": "nl",
         "BABEL_DEFAULT_TIMEZONE": "Europe/Amsterdam",
@@ -115,8 +117,23 @@ def load_config(instance_path: Path, environ: Mapping[str, str] = os.environ) ->
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": _secure_cookies(environ),
-        # A staff session ends after a working day without a request.
-        "PERMANENT_SESSION_LIFETIME": timedelta(hours=float(env("STAFF_SESSION_HOURS", "8"))),
+        # A staff session ends after this long without a request, and after this long in all
+        # (checked on the server from times kept in the signed session; ASVS 3.3.2).
+        "STAFF_SESSION_IDLE_MINUTES": float(env("STAFF_SESSION_IDLE_MINUTES", "30")),
+        "STAFF_SESSION_MAX_HOURS": float(env("STAFF_SESSION_MAX_HOURS", "12")),
+        # The cookie itself is gone after the absolute limit too.
+        "PERMANENT_SESSION_LIFETIME": timedelta(hours=float(env("STAFF_SESSION_MAX_HOURS", "12"))),
+        # Sensitive actions (erasure, staff accounts, tokens) ask for the password again when
+        # it was last typed longer ago than this.
+        "STAFF_REAUTH_MINUTES": float(env("STAFF_REAUTH_MINUTES", "15")),
+        # An invitation link for a new colleague, and a link to set a forgotten password.
+        "STAFF_INVITE_HOURS": float(env("STAFF_INVITE_HOURS", "24")),
+        "PASSWORD_RESET_MINUTES": float(env("PASSWORD_RESET_MINUTES", "60")),
+        # Requests for a reset link, per client address and per address typed.
+        "PASSWORD_RESET_RATE_LIMIT": env("PASSWORD_RESET_RATE_LIMIT", "5 per minute;20 per hour"),
+        "PASSWORD_RESET_RATE_LIMIT_PER_ADDRESS": env(
+            "PASSWORD_RESET_RATE_LIMIT_PER_ADDRESS", "3 per hour"
+        ),
         # -- staff single sign-on (OpenID Connect) -----------------------------------------
         # The school's identity provider; its /.well-known/openid-configuration says the rest.
         # Unset: no single sign-on, staff log in with a password.
@@ -135,11 +152,40 @@ def load_config(instance_path: Path, environ: Mapping[str, str] = os.environ) ->
         # Off (with single sign-on configured): the login page shows only the provider's button
         # and passwords are refused.
         "STAFF_PASSWORD_LOGIN": env("STAFF_PASSWORD_LOGIN", "on").strip().lower() in TRUE_WORDS,
-        # Failed staff logins (only failures count), per client address and per account typed.
+        # API tokens live 90 days unless their maker asks otherwise, and never longer than this.
+        "API_TOKEN_MAX_DAYS": int(env("API_TOKEN_MAX_DAYS", "365")),
+        # /metrics: a bearer token for the scraper; unset, only this machine (loopback) may read.
+        "METRICS_TOKEN": env("METRICS_TOKEN") or None,
+        # Refused requests (401, 403) go into the audit log, at most this many per client
+        # address and in total, so that a flood of refusals cannot fill the log.
+        "AUDIT_REFUSALS_PER_CLIENT": env("AUDIT_REFUSALS_PER_CLIENT", "10 per minute"),
+        "AUDIT_REFUSALS_TOTAL": env("AUDIT_REFUSALS_TOTAL", "100 per minute"),
+        # -- staff second factor (TOTP, recovery codes, passkeys) ---------------------------
+        # Admins and officers always need one; researchers too unless this is off.
+        "STAFF_SECOND_FACTOR_RESEARCHER": env("STAFF_SECOND_FACTOR_RESEARCHER", "on")
+        .strip()
+        .lower()
+        in TRUE_WORDS,
+        # Between the password (or single sign-on) and the second step: this long at most.
+        "SECOND_FACTOR_PENDING_SECONDS": int(env("SECOND_FACTOR_PENDING_SECONDS", "300")),
+        # Wrong codes at the second step (only failures count), per account.
+        "SECOND_FACTOR_RATE_LIMIT": env("SECOND_FACTOR_RATE_LIMIT", "5 per minute;20 per hour"),
+        # Passkeys (WebAuthn): the relying party id (a host name, no IP address) and the origin
+        # the browser must be on. Unset: both from BASE_URL.
+        "WEBAUTHN_RP_ID": env("WEBAUTHN_RP_ID") or None,
+        "WEBAUTHN_ORIGIN": (env("WEBAUTHN_ORIGIN") or "").strip().rstrip("/") or None,
+        # Failed staff logins (only failures count): per client address, per account typed
+        # and client address, and a ceiling per account typed over all addresses, high enough
+        # that a stranger cannot cheaply lock the real user out. Shared through Redis when
+        # REDIS_URL is set (RATELIMIT_STORAGE_URI above).
         "LOGIN_RATE_LIMIT": env("LOGIN_RATE_LIMIT", "5 per minute;20 per hour"),
-        "LOGIN_RATE_LIMIT_PER_ACCOUNT": env(
-            "LOGIN_RATE_LIMIT_PER_ACCOUNT", "5 per minute;20 per hour"
+        "LOGIN_RATE_LIMIT_PER_ACCOUNT_AND_ADDRESS": env(
+            "LOGIN_RATE_LIMIT_PER_ACCOUNT_AND_ADDRESS", "5 per 15 minutes"
         ),
+        "LOGIN_RATE_LIMIT_PER_ACCOUNT": env("LOGIN_RATE_LIMIT_PER_ACCOUNT", "100 per hour"),
+        # A browser that logged in to an account with its password is not held to that
+        # account's ceiling for this long (alumni/web/staff/known_browser.py).
+        "STAFF_KNOWN_BROWSER_DAYS": int(env("STAFF_KNOWN_BROWSER_DAYS", "90")),
     }
 
 

@@ -7,6 +7,7 @@ import logging
 import dramatiq
 
 from alumni import erasure
+from alumni.accounts import notices
 from alumni.campaigns import sending
 from alumni.core.jobs import Job
 from alumni.extensions import db
@@ -50,6 +51,26 @@ def send_address_notice(change_id: int) -> None:
     outcome = addresses.deliver_change_notice(change_id)
     db.session.commit()
     log.info("send_address_notice %s: %s", change_id, outcome)
+
+
+@dramatiq.actor(actor_name=Job.SEND_STAFF_INVITATION, **MAIL_RETRIES)
+def send_staff_invitation(staff_id: int) -> None:
+    """Safe to repeat: a second invitation link is as good as the first."""
+    log.info("send_staff_invitation %s: %s", staff_id, notices.deliver_invitation(staff_id))
+
+
+@dramatiq.actor(actor_name=Job.SEND_PASSWORD_RESET, **MAIL_RETRIES)
+def send_password_reset(staff_id: int) -> None:
+    """Safe to repeat: a second reset link is as good as the first."""
+    log.info("send_password_reset %s: %s", staff_id, notices.deliver_reset(staff_id))
+
+
+@dramatiq.actor(actor_name=Job.SEND_STAFF_NOTICE, **MAIL_RETRIES)
+def send_staff_notice(staff_id: int, notice: str) -> None:
+    """Safe to repeat: a person may hear of a change twice, never not at all."""
+    log.info(
+        "send_staff_notice %s %s: %s", staff_id, notice, notices.deliver_notice(staff_id, notice)
+    )
 
 
 @dramatiq.actor(actor_name=Job.DISPATCH_CAMPAIGN, max_retries=20, max_backoff=5 * 60_000)

@@ -179,6 +179,7 @@ def sign_in(claims: Mapping[str, Any], settings: SsoSettings) -> SsoResult:
         staff.role = role
         rotate_session(staff)  # sessions with the old role end
     staff.last_login_at = utcnow()
+    staff.invited_at = None  # an invitation ends with the first sign-in
     return SsoResult(staff, None)
 
 

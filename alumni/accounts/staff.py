@@ -18,9 +18,12 @@ import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
+from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
 
 from alumni import audit
+from alumni.accounts import api_tokens, passwords
+from alumni.accounts.notices import StaffNotice, notify
 from alumni.core.pseudonyms import normalise_email
 from alumni.extensions import db
 from alumni.models import Role, StaffUser, utcnow
@@ -68,7 +71,9 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
-def check_new_password(password: str) -> None:
+def check_new_password(password: str, *, email: str | None = None) -> None:
+    """Refuse a password that is too short, too long, or easy to guess for someone who knows
+    the person's email address (``email``: the account's) and the organisation's name."""
     if len(password) < MIN_PASSWORD_LENGTH:
         raise AccountError(
             "short-password",
@@ -79,6 +84,16 @@ def check_new_password(password: str) -> None:
             "long-password",
             _l("A password may have at most %(count)d characters.", count=MAX_PASSWORD_LENGTH),
         )
+    organisation = current_app.config.get("ORGANISATION_NAME")
+    weak = passwords.weakness(password, passwords.user_inputs(email, organisation))
+    if weak is not None:
+        raise AccountError("weak-password", weak_password_message(weak))
+
+
+def weak_password_message(weak: passwords.Weakness) -> LazyString:
+    """What is wrong and what helps, translated when shown."""
+    parts = (_l("This password is too easy to guess."), *weak.feedback)
+    return LazyString(lambda: " ".join(str(part) for part in parts))
 
 
 def verify_password(staff: StaffUser, password: str) -> bool:
@@ -126,7 +141,7 @@ def create_staff(email: str, role: Role | str, password: str, *, actor: str = "c
             "invalid-role",
             _l("Unknown role; choose one of %(roles)s.", roles=", ".join(Role)),
         ) from None
-    check_new_password(password)
+    check_new_password(password, email=address)
     if find_staff(address) is not None:
         raise AccountError(
             "duplicate-email", _l("A staff account with this email address exists already.")
@@ -144,7 +159,8 @@ def rotate_session(staff: StaffUser) -> None:
 
 
 def change_password(staff: StaffUser, current: str, new: str, *, address: str | None) -> None:
-    """Replace the password and end every session; the caller commits, also after a refusal
+    """Replace the password, end every session and revoke every API token; the owner is told
+    by email. The caller commits, also after a refusal
     (the refusal is in the audit log), and logs this browser in again."""
     if not verify_password(staff, current):
         audit.record(
@@ -155,10 +171,23 @@ def change_password(staff: StaffUser, current: str, new: str, *, address: str | 
             address=address,
         )
         raise AccountError(LoginRefusal.WRONG_PASSWORD, _l("Your current password is not correct."))
-    check_new_password(new)
+    try:
+        check_new_password(new, email=staff.email)
+    except AccountError as refusal:
+        audit.record(
+            "staff.password_change",
+            actor=actor_of(staff),
+            outcome="failure",
+            reason=refusal.code,
+            address=address,
+        )
+        raise
     staff.password_hash = hash_password(new)
     rotate_session(staff)
+    # A token made with the old password must not outlive it (issue 13).
+    api_tokens.revoke_tokens_of(staff, actor=actor_of(staff))
     audit.record("staff.password_change", actor=actor_of(staff), outcome="success", address=address)
+    notify(staff, StaffNotice.PASSWORD_CHANGED)
 
 
 # -- logging in -------------------------------------------------------------------------------

@@ -26,6 +26,9 @@ class Job(StrEnum):
     DISPATCH_CAMPAIGN = "dispatch_campaign"
     SEND_CAMPAIGN_BATCH = "send_campaign_batch"
     ERASE_ALUMNUS = "erase_alumnus"
+    SEND_STAFF_INVITATION = "send_staff_invitation"
+    SEND_PASSWORD_RESET = "send_password_reset"
+    SEND_STAFF_NOTICE = "send_staff_notice"
 
 
 # The scheduler's tick finds these in the database and does them itself when their message is

@@ -24,7 +24,7 @@ from alumni.models.consent import (
 )
 from alumni.models.erasure import ErasureRequest, ErasureState
 from alumni.models.opens import OpenCount, OpenedToken, OpenFlush
-from alumni.models.staff import ApiToken, AuditEntry, Role, StaffUser
+from alumni.models.staff import ApiToken, AuditEntry, Passkey, RecoveryCode, Role, StaffUser
 from alumni.models.suppression import Suppression, SuppressionReason
 
 __all__ = [
@@ -54,6 +54,8 @@ __all__ = [
     "OpenCount",
     "OpenFlush",
     "OpenedToken",
+    "Passkey",
+    "RecoveryCode",
     "Role",
     "SkipReason",
     "StaffUser",

@@ -46,8 +46,20 @@ class StaffUser(db.Model):
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set while an invitation waits: the colleague has not set a password or signed in yet.
+    invited_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The second factor (alumni.accounts.second_factor): the TOTP key (base32), and the last
+    # 30-second step a code was accepted for: a code counts once, never again (no replay).
+    totp_secret: Mapped[str | None] = mapped_column(sa.String(64))
+    totp_last_counter: Mapped[int | None] = mapped_column(sa.BigInteger)
 
     api_tokens = relationship("ApiToken", back_populates="staff", cascade="all, delete-orphan")
+    recovery_codes = relationship(
+        "RecoveryCode", back_populates="staff", cascade="all, delete-orphan"
+    )
+    passkeys = relationship(
+        "Passkey", back_populates="staff", cascade="all, delete-orphan", order_by="Passkey.id"
+    )
 
     def __repr__(self) -> str:
         return f"<StaffUser {self.id} {self.role}>"
@@ -59,11 +71,50 @@ class ApiToken(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     staff_id: Mapped[int] = mapped_column(sa.ForeignKey("staff_users.id", ondelete="CASCADE"))
     token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    # What the token is for, in its owner's words ("nightly report script").
+    name: Mapped[str] = mapped_column(sa.String(100))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Every token expires: a forgotten script's token does not work for ever.
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     staff = relationship("StaffUser", back_populates="api_tokens")
+
+
+class RecoveryCode(db.Model):
+    """A single-use recovery code, kept only as ``salt$sha256(salt + code)`` (80 random bits)."""
+
+    __tablename__ = "staff_recovery_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("staff_users.id", ondelete="CASCADE"), index=True
+    )
+    code_hash: Mapped[str] = mapped_column(sa.String(128), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    staff = relationship("StaffUser", back_populates="recovery_codes")
+
+
+class Passkey(db.Model):
+    """A WebAuthn credential: its id, public key (COSE) and the authenticator's sign count."""
+
+    __tablename__ = "staff_passkeys"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("staff_users.id", ondelete="CASCADE"), index=True
+    )
+    credential_id: Mapped[str] = mapped_column(sa.String(1400), unique=True)  # base64url
+    public_key: Mapped[bytes] = mapped_column(sa.LargeBinary)
+    sign_count: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    name: Mapped[str] = mapped_column(sa.String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    staff = relationship("StaffUser", back_populates="passkeys")
 
 
 class AuditEntry(db.Model):

@@ -8,6 +8,23 @@ document.querySelectorAll("form[data-confirm]").forEach((form) => {
   });
 });
 
+// Password fields: a button shows what was typed, and hides it again. The button is hidden in
+// the page itself, so that without this script the field just stays masked.
+document.querySelectorAll("button[data-show-password]").forEach((button) => {
+  const input = document.getElementById(button.dataset.showPassword);
+  if (!input) return;
+  const showLabel = button.textContent;
+  const show = (visible) => {
+    input.type = visible ? "text" : "password";
+    button.textContent = visible ? button.dataset.hideLabel : showLabel;
+    button.setAttribute("aria-pressed", String(visible));
+  };
+  button.hidden = false;
+  button.addEventListener("click", () => show(input.type === "password"));
+  // Masked again before sending: a browser then saves it as a password, not as text.
+  input.form?.addEventListener("submit", () => show(false));
+});
+
 // The campaign form: the audience count follows the purpose and the filters as they change.
 const campaignForm = document.querySelector("form[data-audience-url]");
 if (campaignForm) {

@@ -9,15 +9,16 @@ from flask import Flask
 def init_app(app: Flask) -> None:
     """What every request goes through, in this order: the size of its body (first, since
     CSRF's and the rate limiter's hooks read the form), CSRF, rate limits, the response
-    headers, staff sessions; and access logs without tokens."""
+    headers, refusals into the audit log, staff sessions; and access logs without tokens."""
     from alumni.extensions import csrf, limiter
-    from alumni.web import access_log, request_size, security
+    from alumni.web import access_log, refusals, request_size, security
     from alumni.web.staff import session, sso
 
     request_size.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)
     security.init_app(app)
+    refusals.init_app(app)
     session.init_app(app)
     sso.init_app(app)
     access_log.quiet_dev_server()

@@ -32,6 +32,7 @@ from tests.support.identity_provider import (
     node_available,
     running_provider,
 )
+from tests.support.staff import pass_second_step_in
 
 pytestmark = pytest.mark.browser
 
@@ -87,6 +88,7 @@ def test_a_staff_member_signs_in_at_the_school_and_gets_the_role_of_the_claim(
     page.locator("input[name=password]").fill("the school's password")
     screenshot(page, "sso-02-provider")
     page.locator("button[type=submit]").click()
+    pass_second_step_in(page, EMAIL)  # the product's own second factor, after the school's
 
     # Back from the provider, on the page that was asked for: the audit log, for admins only.
     page.wait_for_url(f"{live.url}/staff/audit")

@@ -21,6 +21,7 @@ from alumni.models.purpose import Purpose
 from tests.journeys.conftest import BrowserTab, LiveServer, Screenshot
 from tests.journeys.test_browser_journey import expect_only_own_origin
 from tests.support.factories import STAFF_PASSWORD, answer, make_alumnus, make_staff
+from tests.support.staff import pass_second_step_in
 
 pytestmark = pytest.mark.browser
 
@@ -63,6 +64,7 @@ def test_an_officer_sends_a_campaign_and_watches_it_go(
     page.locator("input[name=password]").fill(STAFF_PASSWORD)
     screenshot(page, "staff-01-login")
     page.locator("main button[type=submit]").click()
+    pass_second_step_in(page, OFFICER)
     page.wait_for_url(re.compile(r"/staff/$"))
     screenshot(page, "staff-02-dashboard")
 
@@ -132,6 +134,7 @@ def test_an_officer_imports_the_administrations_file_and_invites_the_graduates(
     page.locator("input[name=email]").fill(OFFICER)
     page.locator("input[name=password]").fill(STAFF_PASSWORD)
     page.locator("main button[type=submit]").click()
+    pass_second_step_in(page, OFFICER)
     page.wait_for_url(re.compile(r"/staff/$"))
 
     page.locator("nav a[href='/staff/import']").click()

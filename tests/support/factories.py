@@ -56,6 +56,8 @@ CSV_HEADER = (
 
 
 STAFF_PASSWORD = "correct horse battery staple"
+# Every factory-made staff account has this TOTP key (pass totp_secret=None for none).
+STAFF_TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 _staff_numbers = itertools.count(1)
 
 
@@ -69,6 +71,7 @@ def make_staff(
     from alumni.accounts.staff import hash_password
     from alumni.models import Role, StaffUser
 
+    fields.setdefault("totp_secret", STAFF_TOTP_SECRET)  # enrolled: StaffAuth types its codes
     staff = StaffUser(
         email=email or f"staff{next(_staff_numbers)}@school.example",
         role=Role(role),

@@ -11,7 +11,7 @@ from typing import TypeVar
 
 from flask import current_app, g, request
 
-from alumni.accounts.api_tokens import authenticate_token
+from alumni.accounts.api_tokens import TokenCheck, TokenRefusal, check_token
 from alumni.extensions import db
 from alumni.models import Role, StaffUser
 from alumni.web.api import bp
@@ -45,22 +45,34 @@ def authenticate() -> None:
         return
     raw = bearer_token(request.headers.get("Authorization"))
     if raw is None:
+        g.api_refusal = TokenRefusal.MISSING
         raise ApiError(
             401,
             "an API token is required: Authorization: Bearer TOKEN",
             {"WWW-Authenticate": CHALLENGE},
         )
-    staff = authenticate_token(raw)
+    check = check_token(raw)
+    staff = check.staff
     if staff is None:
+        g.api_refusal = check.refusal
         raise ApiError(
             401,
-            "the API token is unknown or revoked, or its account is inactive",
+            refusal_message(check),
             {"WWW-Authenticate": f'{CHALLENGE}, error="invalid_token"'},
         )
+    g.api_staff = staff  # known from here on: a refusal below is audit-logged with its actor
     if staff.role not in getattr(view, "api_roles", frozenset()):
         raise ApiError(403, f"the role {staff.role} may not use this endpoint")
     db.session.commit()  # the token's last use, apart from whatever the view does
-    g.api_staff = staff
+
+
+def refusal_message(check: TokenCheck) -> str:
+    """An expired token says so (its holder makes a new one); every other refusal is one
+    message, so that a guesser learns nothing about tokens that exist."""
+    if check.refusal is TokenRefusal.EXPIRED and check.token is not None:
+        expired = check.token.expires_at.strftime("%Y-%m-%d %H:%M UTC")
+        return f"the API token expired at {expired}: make a new one"
+    return "the API token is unknown or revoked, or its account is inactive"
 
 
 def bearer_token(authorization: str | None) -> str | None:

@@ -26,6 +26,9 @@ MAX_BODY = 100_000
 CLOCK_SKEW = timedelta(minutes=1)
 SEND_AT_EXAMPLE = "2027-03-12T09:00:00+01:00"
 PAGE_SIZE = 20  # campaigns per page of the list
+JSON = "application/json"
+# Ids are 32-bit integers in the database: a larger one names nothing (and would overflow).
+MAX_ID = 2**31 - 1
 
 CAMPAIGN_FIELDS = frozenset(
     {"purpose", "subject", "body", "programme", "graduation_years", "send_at", "tracking"}
@@ -53,8 +56,20 @@ class AudienceFilter:
     graduation_years: list[int]
 
 
+def require_json_body() -> None:
+    """A request that carries a body must say it is JSON (``Content-Type: application/json``):
+    415 otherwise, before anything reads it. A browser's cross-site form can send only form
+    encodings and text/plain, so this also keeps the API out of reach of such forms."""
+    has_body = (
+        bool(request.content_length)
+        or "chunked" in request.headers.get("Transfer-Encoding", "").lower()
+    )
+    if has_body and request.mimetype != JSON:
+        raise ApiError(415, "a request body must be JSON: Content-Type: application/json")
+
+
 def json_object(*, empty_allowed: bool = False) -> dict[str, Any]:
-    """The request body as a JSON object (the Content-Type is not insisted on)."""
+    """The request body as a JSON object (its Content-Type was checked: require_json_body)."""
     if empty_allowed and not request.get_data():
         return {}
     data = request.get_json(force=True, silent=True)
@@ -202,18 +217,21 @@ def _required(data: Mapping[str, Any], name: str) -> object:
 
 
 def _list(data: Mapping[str, Any], name: str) -> list[Any]:
-    value = data.get(name)
-    if value is None:
+    """Absent: empty. Present, it must be a list (null is not one)."""
+    if name not in data:
         return []
+    value = data[name]
     if not isinstance(value, list):
         raise ApiError(422, f"{name} must be a list")
     return value
 
 
 def _boolean(data: Mapping[str, Any], name: str, *, default: bool) -> bool:
-    value = data.get(name)
-    if value is None:
+    """Absent: the default. Present, it must be true or false (null is not: the document says
+    boolean, and a script that sends null has a bug worth hearing about)."""
+    if name not in data:
         return default
+    value = data[name]
     if not isinstance(value, bool):
         raise ApiError(422, f"{name} must be true or false")
     return value

@@ -6,17 +6,44 @@ route of the blueprint is described here and that nothing else is.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from alumni.models import CampaignStatus
 from alumni.models.purpose import Purpose
 from alumni.people.validation import FIRST_GRADUATION_YEAR, MAX_PROGRAMME
-from alumni.web.api.inputs import CLOCK_SKEW, MAX_BODY, MAX_SUBJECT, PAGE_SIZE, SEND_AT_EXAMPLE
+from alumni.web.api.inputs import (
+    CLOCK_SKEW,
+    MAX_BODY,
+    MAX_ID,
+    MAX_SUBJECT,
+    PAGE_SIZE,
+    SEND_AT_EXAMPLE,
+)
 
 Schema = dict[str, Any]
 
 
 def document() -> Schema:
+    """The document as served now: the last graduation year a request may name is next year."""
+    return _with_last_year(_template(), date.today().year + 1)
+
+
+# Stands for next year in the schemas of what a request may send (see document()).
+LAST_YEAR = "<next year>"
+
+
+def _with_last_year(node: Any, last_year: int) -> Any:
+    if node == LAST_YEAR:
+        return last_year
+    if isinstance(node, dict):
+        return {key: _with_last_year(value, last_year) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_with_last_year(value, last_year) for value in node]
+    return node
+
+
+def _template() -> Schema:
     return {
         "openapi": "3.1.0",
         "info": {
@@ -34,9 +61,14 @@ def document() -> Schema:
 DESCRIPTION = """\
 Campaigns per consent purpose and audience counts, for scripts.
 
-Authenticate with `Authorization: Bearer TOKEN`; a token is made with
-`flask --app wsgi staff token EMAIL` and carries that staff member's role. The roles `admin`
-and `officer` may use every endpoint; `researcher` gets 403.
+Authenticate with `Authorization: Bearer TOKEN`; a token is made on the staff page
+`/staff/tokens` or with `flask --app wsgi staff token EMAIL --name NAME` and carries that staff
+member's role. A token has a name and expires (by default after 90 days); an expired token
+answers 401 saying so. It stops at once when it is revoked or its account is switched off. The
+roles `admin` and `officer` may use every endpoint; `researcher` gets 403.
+
+A request with a body must send it as JSON with `Content-Type: application/json`; any other
+content type is answered 415 before the body is read.
 
 Every error answers `{"error": "…"}` with a 4xx status, also an unknown URL (404) or a wrong
 method (405). Times are ISO 8601; times sent without an offset are read as Europe/Amsterdam
@@ -70,6 +102,7 @@ ERROR_NAMES = {
     403: "Forbidden",
     404: "NotFound",
     409: "Conflict",
+    415: "UnsupportedMediaType",
     422: "UnprocessableContent",
 }
 
@@ -77,7 +110,7 @@ CAMPAIGN_ID = {
     "name": "campaign_id",
     "in": "path",
     "required": True,
-    "schema": {"type": "integer", "minimum": 1},
+    "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID},
 }
 
 
@@ -88,7 +121,7 @@ def _transition(summary: str, description: str) -> Schema:
         "parameters": [CAMPAIGN_ID],
         "responses": {
             "200": _json(_ref("Campaign"), "The campaign in its new state."),
-            **_errors(404, 409),
+            **_errors(404, 409, 415),
         },
     }
 
@@ -135,7 +168,7 @@ PATHS: Schema = {
                         }
                     },
                 },
-                **_errors(400, 422),
+                **_errors(400, 415, 422),
             },
         },
     },
@@ -159,7 +192,7 @@ PATHS: Schema = {
             },
             "responses": {
                 "200": _json(_ref("Campaign"), "The campaign, now scheduled."),
-                **_errors(400, 404, 409, 422),
+                **_errors(400, 404, 409, 415, 422),
             },
         }
     },
@@ -204,7 +237,14 @@ PATHS: Schema = {
                     "name": "graduation_years",
                     "in": "query",
                     "required": False,
-                    "schema": {"type": "array", "items": {"type": "integer"}},
+                    "schema": {
+                        "type": "array",
+                        "items": {
+                            "type": "integer",
+                            "minimum": FIRST_GRADUATION_YEAR,
+                            "maximum": LAST_YEAR,
+                        },
+                    },
                     "style": "form",
                     "explode": True,
                 },
@@ -228,6 +268,10 @@ _YEARS = {
     "type": "array",
     "items": {"type": "integer", "minimum": FIRST_GRADUATION_YEAR},
     "description": "Only alumni who graduated in these years (up to next year); empty means all.",
+}
+_ASKED_YEARS = {
+    **_YEARS,
+    "items": {"type": "integer", "minimum": FIRST_GRADUATION_YEAR, "maximum": LAST_YEAR},
 }
 
 SCHEMAS: Schema = {
@@ -257,7 +301,7 @@ SCHEMAS: Schema = {
                 "description": "Markdown.",
             },
             "programme": _PROGRAMMES,
-            "graduation_years": _YEARS,
+            "graduation_years": _ASKED_YEARS,
             "send_at": {
                 **_OPTIONAL_TIME,
                 "description": (
@@ -390,11 +434,14 @@ def _error_response(description: str, **headers: Schema) -> Schema:
 RESPONSES: Schema = {
     "BadRequest": _error_response("The body is not a JSON object."),
     "Unauthorized": _error_response(
-        "No token, or one that is unknown or revoked, or whose account is inactive.",
+        "No token, or one that is unknown, revoked or expired, or whose account is inactive.",
         **{"WWW-Authenticate": {"schema": {"type": "string"}, "description": "Bearer."}},
     ),
     "Forbidden": _error_response("The token's role may not use this endpoint (researcher)."),
     "NotFound": _error_response("There is no such campaign."),
+    "UnsupportedMediaType": _error_response(
+        "The request has a body whose Content-Type is not application/json."
+    ),
     "Conflict": _error_response("The campaign's state does not allow this (e.g. pausing a draft)."),
     "UnprocessableContent": _error_response(
         "A field is missing, of the wrong type or out of range; an unknown purpose or field; "
@@ -407,7 +454,9 @@ COMPONENTS: Schema = {
         "bearerAuth": {
             "type": "http",
             "scheme": "bearer",
-            "description": "A token made with `flask --app wsgi staff token EMAIL`.",
+            "description": (
+                "A token made on `/staff/tokens` or with `flask --app wsgi staff token EMAIL`."
+            ),
         }
     },
     "schemas": SCHEMAS,

@@ -16,6 +16,9 @@ from alumni.web.api.auth import CAMPAIGN_ROLES, actor, allow, current_staff, pub
 from alumni.web.api.errors import ApiError
 from alumni.web.api.outputs import campaign_json
 
+# After the token's check (auth.authenticate): a caller without a token learns nothing more.
+bp.before_request(inputs.require_json_body)
+
 
 @bp.get("/openapi.json")
 @public
@@ -98,7 +101,9 @@ def audience() -> Response:
 
 
 def _campaign(campaign_id: int, *, for_update: bool = False) -> Campaign:
-    campaign = service.find_campaign(campaign_id, for_update=for_update)
+    campaign = None
+    if campaign_id <= inputs.MAX_ID:
+        campaign = service.find_campaign(campaign_id, for_update=for_update)
     if campaign is None:
         raise ApiError(404, f"there is no campaign {campaign_id}")
     return campaign

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import ipaddress
 import re
 from email import policy
 from email.message import EmailMessage
@@ -11,6 +10,7 @@ from typing import Any
 from flask import abort, current_app, render_template, request
 from markupsafe import Markup, escape
 
+from alumni.web.clients import is_loopback
 from alumni.web.dev import bp
 
 NAME = re.compile(r"^[0-9a-f]{32}\.eml$")
@@ -22,17 +22,6 @@ def only_in_embedded_mode_and_from_this_machine() -> None:
     # The outbox shows every mail with its links: whoever reads it can act as any alumnus.
     if not current_app.config["DEV_OUTBOX"] or not is_loopback(request.remote_addr):
         abort(404)
-
-
-def is_loopback(address: str | None) -> bool:
-    """127.0.0.0/8 or ::1, also written as an IPv4-mapped IPv6 address (dual-stack servers)."""
-    try:
-        ip = ipaddress.ip_address(address or "")
-    except ValueError:
-        return False
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return ip.is_loopback
 
 
 def _outbox() -> Path:

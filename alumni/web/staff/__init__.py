@@ -3,12 +3,17 @@ from flask import Blueprint
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 
 from alumni.web.staff import (  # noqa: E402, F401
+    account_security,
+    accounts,
     audit_log,
     campaigns,
     imports,
     insights,
     lookup,
+    passwords,
     research,
     routes,
+    second_factor,
     sso,
+    tokens,
 )

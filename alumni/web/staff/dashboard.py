@@ -29,6 +29,7 @@ SECTIONS = (
     Section("staff.insights", _l("Insights: consent and opens"), (Role.OFFICER,)),
     Section("staff.research_export", _l("Export for research"), (Role.RESEARCHER,)),
     Section("staff.audit_log", _l("Audit log"), (Role.ADMIN,)),
+    Section("staff.api_tokens", _l("API tokens for scripts"), ()),
     Section("staff.password", _l("Change your password"), ()),
 )
 

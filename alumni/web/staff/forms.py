@@ -15,6 +15,7 @@ from wtforms import (
     DateTimeLocalField,
     EmailField,
     Field,
+    IntegerField,
     PasswordField,
     RadioField,
     SelectChoice,
@@ -34,6 +35,7 @@ from wtforms.validators import (
 
 from alumni.accounts.staff import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 from alumni.campaigns.service import MAX_SUBJECT
+from alumni.models import Role
 from alumni.models.purpose import Purpose
 from alumni.people.validation import FIRST_GRADUATION_YEAR
 
@@ -48,6 +50,33 @@ class LoginForm(FlaskForm):
     )
     password = PasswordField(
         _l("Password"), validators=[InputRequired(message=_l("Type your password."))]
+    )
+
+
+class CodeForm(FlaskForm):
+    """The second step: a code from the authenticator app, or a recovery code."""
+
+    code = StringField(
+        _l("Code"),
+        validators=[InputRequired(message=_l("Type the code.")), Length(max=64)],
+    )
+
+
+class ReplaceTotpForm(FlaskForm):
+    current_code = StringField(
+        _l("Current code (or a recovery code)"),
+        validators=[InputRequired(message=_l("Type the code.")), Length(max=64)],
+    )
+    code = StringField(
+        _l("Code from the new key"),
+        validators=[InputRequired(message=_l("Type the code.")), Length(max=64)],
+    )
+
+
+class CurrentCodeForm(FlaskForm):
+    current_code = StringField(
+        _l("Current code (or a recovery code)"),
+        validators=[InputRequired(message=_l("Type the code.")), Length(max=64)],
     )
 
 
@@ -233,3 +262,76 @@ class AuditFilterForm(FlaskForm):
     subject_id = StringField(_l("Pseudonymous id of an alumnus"), validators=[Length(max=32)])
     since = DateField(_l("From"), validators=[Optional()])
     until = DateField(_l("Until"), validators=[Optional()])
+
+
+def _new_password_fields() -> tuple[PasswordField, PasswordField]:
+    return (
+        PasswordField(
+            _l("New password"),
+            validators=[
+                InputRequired(message=_l("Type a new password.")),
+                Length(
+                    min=MIN_PASSWORD_LENGTH,
+                    max=MAX_PASSWORD_LENGTH,
+                    message=_l(
+                        "A password needs %(min)d to %(max)d characters.",
+                        min=MIN_PASSWORD_LENGTH,
+                        max=MAX_PASSWORD_LENGTH,
+                    ),
+                ),
+            ],
+        ),
+        PasswordField(
+            _l("New password again"),
+            validators=[
+                InputRequired(message=_l("Type the new password a second time.")),
+                EqualTo("new_password", message=_l("The two new passwords are not the same.")),
+            ],
+        ),
+    )
+
+
+class NewPasswordForm(FlaskForm):
+    """Setting a password through an invitation or a reset link."""
+
+    new_password, confirm_password = _new_password_fields()
+
+
+class ReauthenticateForm(FlaskForm):
+    password = PasswordField(
+        _l("Password"), validators=[InputRequired(message=_l("Type your password."))]
+    )
+
+
+class ForgotPasswordForm(FlaskForm):
+    email = EmailField(
+        _l("Email address"), validators=[InputRequired(message=_l("Type your email address."))]
+    )
+
+
+def role_choices() -> list[tuple[str, str]]:
+    return [(role.value, role.label) for role in Role]
+
+
+class StaffInviteForm(FlaskForm):
+    email = EmailField(
+        _l("Email address"), validators=[InputRequired(message=_l("Type an email address."))]
+    )
+    role = SelectField(_l("Role"), choices=role_choices, validate_choice=True)
+
+
+class StaffRoleForm(FlaskForm):
+    role = SelectField(_l("Role"), choices=role_choices, validate_choice=True)
+
+
+class TokenForm(FlaskForm):
+    """A new API token: what it is for, and how many days it works (the domain checks both)."""
+
+    name = StringField(
+        _l("Name"), validators=[InputRequired(message=_l("Give the token a name: what is it for?"))]
+    )
+    days = IntegerField(
+        _l("Valid for (days)"),
+        default=90,
+        validators=[InputRequired(message=_l("Type a number of days."))],
+    )

@@ -30,7 +30,7 @@ from alumni.models import (
 from alumni.people import invitations
 from alumni.web.staff import bp
 from alumni.web.staff.forms import ActionForm, EraseForm, LookupForm
-from alumni.web.staff.session import role_required
+from alumni.web.staff.session import reauthentication_required, role_required
 
 
 @bp.route("/alumni", methods=["GET", "POST"], endpoint="alumni")
@@ -97,6 +97,7 @@ def send_link(subject_id: str) -> Response:
 
 @bp.post("/alumni/<subject_id>/erase")
 @role_required(Role.ADMIN)
+@reauthentication_required(back_to="staff.alumnus")
 def erase(subject_id: str) -> Any:
     person = _alumnus(subject_id)
     form = EraseForm()

@@ -31,12 +31,31 @@ from alumni.consent import statistics
 from alumni.extensions import db, limiter
 from alumni.models import Role, StaffUser
 from alumni.models.purpose import Purpose
-from alumni.web.staff import bp, dashboard
-from alumni.web.staff.forms import LoginForm, PasswordForm
-from alumni.web.staff.session import SignedInStaff, role_required
+from alumni.web.staff import bp, dashboard, known_browser
+from alumni.web.staff.forms import LoginForm, PasswordForm, ReauthenticateForm
+from alumni.web.staff.session import (
+    METHOD,
+    SignedInStaff,
+    begin_session,
+    identity_confirmed,
+    role_required,
+    signed_in_with_sso,
+)
 
 # Kept in the WSGI environ, which lives exactly as long as the request.
 REFUSED = "alumni.credentials_refused"
+# In the session of a logged-in staff member: how they passed the second step.
+SECOND_FACTOR_PASSED = "second_factor_passed"
+# Rate-limited steps where a wrong second-factor code is refused.
+SECOND_STEP_ENDPOINTS = frozenset(
+    {
+        "staff.second_factor",
+        "staff.second_factor_passkey",
+        "staff.security_recovery_codes",
+        "staff.security_totp",
+        "staff.security_passkey_options",
+    }
+)
 
 
 def mark_refused() -> None:
@@ -53,22 +72,43 @@ def typed_account_key() -> str:
     return "staff-login:" + accounts.typed_email_key(request.form.get("email", ""))
 
 
+def typed_account_and_address_key() -> str:
+    """Failures per account *and* client address: guessing from elsewhere does not use up the
+    real user's tries from their own address."""
+    return f"{typed_account_key()}:{request.remote_addr}"
+
+
 def own_account_key() -> str:
     return f"staff-password:{getattr(current_user, 'id', 'anonymous')}"
 
 
-def start_session(staff: StaffUser) -> None:
-    """A fresh session for this browser (no fixation), valid for PERMANENT_SESSION_LIFETIME."""
+def start_session(
+    staff: StaffUser, *, method: str | None = None, second_factor: str | None = None
+) -> None:
+    """A fresh session for this browser (no fixation), with its time limits starting now.
+
+    ``method`` names how the first factor was proven ("password" or "sso"), ``second_factor``
+    how the second step was passed; None keeps this session's own (a password change starts a
+    fresh session for someone who passed both already)."""
+    method = method or session.get(METHOD) or "password"
+    passed = second_factor or session.get(SECOND_FACTOR_PASSED)
     session.clear()
     login_user(SignedInStaff(staff))
     session.permanent = True
+    begin_session(method)
+    if passed:
+        session[SECOND_FACTOR_PASSED] = passed
 
 
-def first_factor_passed(staff: StaffUser, target: str | None) -> Response:
+def first_factor_passed(
+    staff: StaffUser, target: str | None, *, method: str = "password"
+) -> Response:
     """Every way in ends here once the first factor is proven (a password, or the school's
-    identity provider): the session starts and the browser goes on to ``target``."""
-    start_session(staff)
-    return redirect(local_target(target) or url_for("staff.dashboard"), code=303)
+    identity provider): on to the second step, or to enrolment when the account has no second
+    factor yet (``alumni.web.staff.second_factor``)."""
+    from alumni.web.staff.second_factor import begin_second_step
+
+    return begin_second_step(staff, local_target(target), method=method)
 
 
 def local_target(target: str | None) -> str | None:
@@ -95,15 +135,27 @@ def no_store(response: Response) -> Response:
     return response
 
 
+# Three limits, each counting refused credentials only: per client address (whatever the
+# account), per account and address (the usual guard), and a far higher ceiling per account over
+# all addresses (a guesser with many addresses). A stranger's failures never count against the
+# real user's own address, and a browser that logged in to the account before is not held to
+# the ceiling: nobody can lock the real user out.
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(
     lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"], deduct_when=refused
+)
+@limiter.limit(
+    lambda: current_app.config["LOGIN_RATE_LIMIT_PER_ACCOUNT_AND_ADDRESS"],
+    methods=["POST"],
+    key_func=typed_account_and_address_key,
+    deduct_when=refused,
 )
 @limiter.limit(
     lambda: current_app.config["LOGIN_RATE_LIMIT_PER_ACCOUNT"],
     methods=["POST"],
     key_func=typed_account_key,
     deduct_when=refused,
+    exempt_when=known_browser.knows_typed_account,
 )
 def login() -> Any:
     if request.method == "GET" and current_user.is_authenticated:
@@ -117,7 +169,9 @@ def login() -> Any:
         accounts.record_login(form.email.data, result, address=request.remote_addr)
         db.session.commit()
         if result.accepted:
-            return first_factor_passed(result.staff, request.args.get("next"))
+            response = first_factor_passed(result.staff, request.args.get("next"))
+            known_browser.remember(response, result.staff.email)
+            return response
         mark_refused()
         if (
             result.refusal is accounts.LoginRefusal.INACTIVE
@@ -160,8 +214,8 @@ def logout() -> Any:
 
 @bp.route("/password", methods=["GET", "POST"])
 @role_required()
-@limiter.limit(
-    lambda: current_app.config["LOGIN_RATE_LIMIT_PER_ACCOUNT"],
+@limiter.limit(  # only this account reaches the page: per account is per person
+    lambda: current_app.config["LOGIN_RATE_LIMIT_PER_ACCOUNT_AND_ADDRESS"],
     methods=["POST"],
     key_func=own_account_key,
     deduct_when=refused,
@@ -197,6 +251,41 @@ def password() -> Any:
     return render_template(
         "staff/password.html", form=form, min_length=accounts.MIN_PASSWORD_LENGTH
     ), (400 if form.errors else 200)
+
+
+@bp.route("/confirm", methods=["GET", "POST"])
+@role_required()
+@limiter.limit(
+    lambda: current_app.config["LOGIN_RATE_LIMIT_PER_ACCOUNT"],
+    methods=["POST"],
+    key_func=own_account_key,
+    deduct_when=refused,
+)
+def reauthenticate() -> Any:
+    """Prove it is you again before a sensitive action, then back to it. Who signed in with
+    the school's provider signs in there again (it is asked to prompt for the login)."""
+    target = local_target(request.args.get("next")) or url_for("staff.dashboard")
+    sso_only = signed_in_with_sso() or not sso_accounts.password_login_allowed(current_app.config)
+    form = ReauthenticateForm()
+    if not sso_only and form.validate_on_submit():
+        staff = current_user.staff
+        if accounts.verify_password(staff, form.password.data):
+            identity_confirmed()
+            audit.record("staff.reauthenticated", actor=accounts.actor_of(staff), outcome="success")
+            db.session.commit()
+            return redirect(target, code=303)
+        audit.record(
+            "staff.reauthenticated",
+            actor=accounts.actor_of(staff),
+            outcome="failure",
+            reason=str(accounts.LoginRefusal.WRONG_PASSWORD),
+            address=request.remote_addr,
+        )
+        db.session.commit()
+        mark_refused()
+        form.password.errors = [*form.password.errors, _("Your password is not correct.")]
+    page = render_template("staff/reauthenticate.html", form=form, sso_only=sso_only, target=target)
+    return page, (400 if form.errors else 200)
 
 
 @bp.get("/", endpoint="dashboard")
@@ -253,7 +342,15 @@ def record_rate_limited() -> None:
             reason="rate-limited",
             address=request.remote_addr,
         )
-    elif request.endpoint == "staff.password" and current_user.is_authenticated:
+    elif request.endpoint in SECOND_STEP_ENDPOINTS:
+        from alumni.web.staff.second_factor import record_rate_limited_second_step
+
+        if not record_rate_limited_second_step():
+            return
+    elif (
+        request.endpoint in ("staff.password", "staff.reauthenticate")
+        and current_user.is_authenticated
+    ):
         audit.record(
             "staff.password_change",
             actor=accounts.actor_of(current_user.staff),

@@ -65,6 +65,9 @@ def sso_start() -> Any:
             return refuse(sso.SsoRefusal.PROVIDER_UNREACHABLE, status=503)
         forget_earlier_sign_ins()
         session[NEXT_KEY] = local_target(request.args.get("next"))
+        if request.args.get("reauth"):
+            # Re-authentication: the provider must ask again, not wave a known browser through.
+            return client.authorize_redirect(callback_url(), prompt="login")
         return client.authorize_redirect(callback_url())
     except requests.RequestException:
         return refuse(sso.SsoRefusal.PROVIDER_UNREACHABLE, status=503)
@@ -103,7 +106,11 @@ def sso_callback() -> Any:
         return refuse(result.refusal, result.staff)  # type: ignore[arg-type]
     sso.record_sso_login(result, address=request.remote_addr)
     db.session.commit()
-    return first_factor_passed(result.staff, session.pop(NEXT_KEY, None))  # type: ignore[arg-type]
+    return first_factor_passed(
+        result.staff,  # type: ignore[arg-type]
+        session.pop(NEXT_KEY, None),
+        method="sso",
+    )
 
 
 def forget_earlier_sign_ins() -> None:

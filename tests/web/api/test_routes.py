@@ -36,7 +36,14 @@ DRAFT = {"purpose": "events", "subject": "Alumnidag 2027", "body": "Kom naar de 
 def bearer(staff: Any) -> dict[str, str]:
     """Authorization headers with a new token of ``staff`` (stored as its SHA-256 hex)."""
     raw = secrets.token_urlsafe(32)
-    db.session.add(ApiToken(staff=staff, token_hash=hashlib.sha256(raw.encode()).hexdigest()))
+    db.session.add(
+        ApiToken(
+            staff=staff,
+            token_hash=hashlib.sha256(raw.encode()).hexdigest(),
+            name="test",
+            expires_at=utcnow() + timedelta(days=90),
+        )
+    )
     db.session.commit()
     return {"Authorization": f"Bearer {raw}"}
 
@@ -340,6 +347,10 @@ INVALID_CAMPAIGNS = [
     pytest.param({**DRAFT, "graduation_years": [1800]}, 422, id="years-too-early"),
     pytest.param({**DRAFT, "graduation_years": [NEXT_YEAR + 1]}, 422, id="years-too-late"),
     pytest.param({**DRAFT, "tracking": "yes"}, 422, id="tracking-string"),
+    # Found by schemathesis (tests/web/api/test_fuzz.py): null was read as "absent".
+    pytest.param({**DRAFT, "tracking": None}, 422, id="tracking-null"),
+    pytest.param({**DRAFT, "graduation_years": None}, 422, id="years-null"),
+    pytest.param({**DRAFT, "programme": None}, 422, id="programme-null"),
     pytest.param({**DRAFT, "send_at": "tomorrow"}, 422, id="send-at-unreadable"),
     pytest.param({**DRAFT, "send_at": "2027-02-30T09:00"}, 422, id="send-at-no-such-day"),
     pytest.param({**DRAFT, "send_at": 1767225600}, 422, id="send-at-number"),
@@ -374,14 +385,64 @@ def test_a_subject_of_200_characters_is_fine(client, headers):
     assert create(client, headers, subject="x" * 200)["subject"] == "x" * 200
 
 
-def test_json_without_content_type_is_read(client, headers):
+@pytest.mark.parametrize(
+    "content_type",
+    [None, "text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x"],
+)
+def test_a_body_that_is_not_declared_json_is_415(client, headers, content_type):
+    """13.2.5: text/plain was once read as JSON; a cross-site form could post it."""
     response = client.post(
         f"{API}/campaigns",
         data='{"purpose": "events", "subject": "S", "body": "B"}',
-        headers=headers,
+        headers={**headers, **({"Content-Type": content_type} if content_type else {})},
+    )
+
+    assert response.status_code == 415
+    assert response.mimetype == "application/json"
+    assert response.json == {"error": "a request body must be JSON: Content-Type: application/json"}
+    assert campaign_count() == 0
+
+
+def test_json_with_a_charset_is_json(client, headers):
+    response = client.post(
+        f"{API}/campaigns",
+        data='{"purpose": "events", "subject": "S", "body": "B"}',
+        headers={**headers, "Content-Type": "application/json; charset=utf-8"},
     )
 
     assert response.status_code == 201
+
+
+@pytest.mark.parametrize("action", ["schedule", "pause", "cancel"])
+def test_a_transition_without_a_body_needs_no_content_type(client, headers, action):
+    campaign_id = (
+        create(client, headers, send_at=later(days=1))["id"]
+        if action != "schedule"
+        else create(client, headers)["id"]
+    )
+
+    response = client.post(f"{API}/campaigns/{campaign_id}/{action}", headers=headers)
+
+    assert response.status_code == 200, response.json
+
+
+def test_a_transition_with_a_text_body_is_415(client, headers):
+    campaign_id = create(client, headers)["id"]
+
+    response = client.post(
+        f"{API}/campaigns/{campaign_id}/schedule",
+        data="{}",
+        headers={**headers, "Content-Type": "text/plain"},
+    )
+
+    assert response.status_code == 415
+    assert db.session.get(Campaign, campaign_id).status is CampaignStatus.DRAFT
+
+
+def test_without_a_token_a_text_body_is_401_first(client):
+    response = client.post(f"{API}/campaigns", data="{}", content_type="text/plain")
+
+    assert response.status_code == 401
 
 
 @pytest.mark.parametrize(
@@ -784,10 +845,10 @@ def test_errors_under_the_api_are_json(client, headers, method, path, status):
 
 
 def test_a_form_post_without_csrf_token_is_not_an_html_page(client, headers):
-    """The API is exempt from CSRF (no cookies): a form post is just a body that is not JSON."""
+    """The API is exempt from CSRF (no cookies): a form post is a body that is not JSON."""
     response = client.post(f"{API}/campaigns", data={"purpose": "events"}, headers=headers)
 
-    assert response.status_code == 400
+    assert response.status_code == 415
     assert response.mimetype == "application/json"
 
 
@@ -803,6 +864,20 @@ def test_an_unexpected_error_is_json_too(app, client, headers, monkeypatch):
 
     assert response.status_code == 500
     assert response.json == {"error": "internal error"}
+
+
+@pytest.mark.parametrize("path", ["/campaigns/{id}", "/campaigns/{id}/pause"])
+def test_an_id_beyond_the_database_is_404_not_500(client, headers, path):
+    """Found by schemathesis: an id past 64 bits overflowed the database driver."""
+    url = API + path.format(id=2**70)
+    response = (
+        client.get(url, headers=headers)
+        if "pause" not in path
+        else client.post(url, headers=headers)
+    )
+
+    assert response.status_code == 404
+    assert response.json == {"error": f"there is no campaign {2**70}"}
 
 
 def test_pages_outside_the_api_stay_html(client):

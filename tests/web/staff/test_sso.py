@@ -29,7 +29,14 @@ from tests.support.identity_provider import (
     node_available,
     running_provider,
 )
-from tests.support.staff import LOGIN, StaffAuth, form_token, open_browser
+from tests.support.staff import (
+    LOGIN,
+    StaffAuth,
+    complete_second_step,
+    form_token,
+    freeze_session_clock,
+    open_browser,
+)
 
 CALLBACK = "http://alumni.test/staff/sso/callback"  # BASE_URL of the tests' app
 OFFICER = "officer@school.example"
@@ -69,10 +76,10 @@ def start(browser: FlaskClient) -> str:
 
 
 def answer(browser: FlaskClient, callback_url: str):
-    """The browser comes back from the provider."""
+    """The browser comes back from the provider (and passes the second step, as it must)."""
     parts = urlsplit(callback_url)
     assert f"{parts.scheme}://{parts.netloc}{parts.path}" == CALLBACK
-    return browser.get(f"{parts.path}?{parts.query}")
+    return complete_second_step(browser, browser.get(f"{parts.path}?{parts.query}"))
 
 
 def sign_in(browser: FlaskClient, provider: IdentityProvider, login: str):
@@ -412,7 +419,9 @@ class TestAccountsMadeAtFirstLogin:
                 "no-role": claims("nobody@school.example"),
             }
         )
-        return provider.app_config(OIDC_CREATE_ACCOUNTS=True)
+        # Researchers without a second factor (else the new account goes to enrolment first:
+        # test_a_new_account_by_single_sign_on_enrols_first).
+        return provider.app_config(OIDC_CREATE_ACCOUNTS=True, STAFF_SECOND_FACTOR_RESEARCHER=False)
 
     def test_a_vouched_for_person_gets_an_account(self, app, provider, browser) -> None:
         assert sign_in(browser, provider, "stranger").status_code == 303
@@ -421,6 +430,13 @@ class TestAccountsMadeAtFirstLogin:
         assert logged_in(browser)
         actions = [entry.action for entry in db.session.scalars(sa.select(AuditEntry))]
         assert actions == ["staff.created", "staff.login"]
+
+    def test_a_new_account_by_single_sign_on_enrols_first(self, app, provider, browser) -> None:
+        app.config["STAFF_SECOND_FACTOR_RESEARCHER"] = True
+        response = sign_in(browser, provider, "stranger")
+        assert (response.status_code, response.location) == (303, "/staff/enrol")
+        assert browser.get("/staff/").location == "/staff/enrol"
+        assert 'id="totp-secret"' in browser.get("/staff/enrol").get_data(as_text=True)
 
     def test_nobody_without_a_role_gets_one(self, app, provider, browser) -> None:
         assert sign_in(browser, provider, "no-role").status_code == 403
@@ -449,7 +465,9 @@ class TestPasswordLoginOff:
         assert "switched off" in response.get_data(as_text=True)
         assert not logged_in(browser)
         db.session.expire_all()
-        entry = db.session.scalars(sa.select(AuditEntry)).one()
+        entry = db.session.scalars(
+            sa.select(AuditEntry).where(AuditEntry.action == "staff.login")
+        ).one()
         assert entry.details["reason"] == "password-login-off"
         assert "@" not in json.dumps(entry.details)
 
@@ -504,3 +522,29 @@ def test_a_provider_that_cannot_be_reached_gives_a_clear_page(
         assert "cannot be reached" in response.get_data(as_text=True)
         db.session.remove()
         db.engine.dispose()
+
+
+# -- re-authentication ------------------------------------------------------------------------
+
+
+def test_re_authentication_signs_in_at_the_provider_again(
+    app, provider, browser, monkeypatch
+) -> None:
+    """An admin signed in with the school account confirms it is them at the provider, which
+    is asked to prompt for the login again; the fresh sign-in goes back to the page."""
+    clock = freeze_session_clock(monkeypatch)
+    make_staff("admin", email="boss@school.example")
+    sign_in(browser, provider, "boss")
+    assert browser.get("/staff/accounts").status_code == 200
+    clock.advance(minutes=16)
+
+    response = browser.get("/staff/accounts")
+    assert response.status_code == 302 and response.location.startswith("/staff/confirm")
+    page = browser.get(response.location).get_data(as_text=True)
+    assert 'name="password"' not in page  # no password for an account of the provider
+    again = browser.get("/staff/sso?next=/staff/accounts&reauth=1")
+    assert parse_qs(urlsplit(again.location).query)["prompt"] == ["login"]
+
+    back = answer(browser, provider.sign_in(again.location, "boss"))
+    assert back.status_code == 303 and back.location == "/staff/accounts"
+    assert browser.get("/staff/accounts").status_code == 200
