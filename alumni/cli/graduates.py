@@ -45,10 +45,11 @@ def import_command(csv_file: Path, quiet: bool) -> None:
             for warning in row.warnings:
                 click.echo(
                     _(
-                        "line %(line)d: %(outcome)s, imported with warning: %(reason)s "
-                        "The field was left empty.",
+                        "line %(line)d: %(outcome)s, imported with warning: %(column)s: "
+                        "%(reason)s The field was left empty.",
                         line=row.line,
                         outcome=importer.OUTCOME_LABELS[row.outcome],
+                        column=warning.column,
                         reason=warning.message,
                     )
                 )

@@ -264,7 +264,7 @@ def _validate(line: int, raw: dict[str, str], today: date) -> _Row:
             values[column] = parse(raw[column])
         except InvalidValue as invalid:
             values[column] = None
-            warnings.append(RowWarning(column, _about_column(invalid)))
+            warnings.append(RowWarning(column, invalid.message))
     return _Row(line, student_key(number), values, tuple(warnings))
 
 
