@@ -173,9 +173,8 @@ def login() -> Any:
             known_browser.remember(response, result.staff.email)
             return response
         mark_refused()
-        if (
-            result.refusal is accounts.LoginRefusal.INACTIVE
-        ):  # said only to someone who knows the password
+        if result.refusal is accounts.LoginRefusal.INACTIVE:
+            # Said only to someone who knows the password.
             error = _("This account is switched off. Ask an administrator.")
         else:  # the same words for an unknown address: nobody learns who has an account
             error = _("The email address or the password is not correct.")
