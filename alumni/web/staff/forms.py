@@ -53,31 +53,27 @@ class LoginForm(FlaskForm):
     )
 
 
+def code_field(label: object) -> StringField:
+    """A code from the authenticator app, or a recovery code."""
+    return StringField(
+        label, validators=[InputRequired(message=_l("Type the code.")), Length(max=64)]
+    )
+
+
 class CodeForm(FlaskForm):
     """The second step: a code from the authenticator app, or a recovery code."""
 
-    code = StringField(
-        _l("Code"),
-        validators=[InputRequired(message=_l("Type the code.")), Length(max=64)],
-    )
-
-
-class ReplaceTotpForm(FlaskForm):
-    current_code = StringField(
-        _l("Current code (or a recovery code)"),
-        validators=[InputRequired(message=_l("Type the code.")), Length(max=64)],
-    )
-    code = StringField(
-        _l("Code from the new key"),
-        validators=[InputRequired(message=_l("Type the code.")), Length(max=64)],
-    )
+    code = code_field(_l("Code"))
 
 
 class CurrentCodeForm(FlaskForm):
-    current_code = StringField(
-        _l("Current code (or a recovery code)"),
-        validators=[InputRequired(message=_l("Type the code.")), Length(max=64)],
-    )
+    """A change to one's own second factors is confirmed with a code of the present ones."""
+
+    current_code = code_field(_l("Current code (or a recovery code)"))
+
+
+class ReplaceTotpForm(CurrentCodeForm):
+    code = code_field(_l("Code from the new key"))
 
 
 class PasswordForm(FlaskForm):
