@@ -98,8 +98,6 @@ def load_config(instance_path: Path, environ: Mapping[str, str] = os.environ) ->
         "DELIVERY_RETENTION_DAYS": int(env("DELIVERY_RETENTION_DAYS", "730")),
         "AUDIT_RETENTION_DAYS": int(env("AUDIT_RETENTION_DAYS", "730")),
         "RETENTION_INTERVAL_SECONDS": float(env("RETENTION_INTERVAL_SECONDS", "3600")),
-        # Shown on the consent form and stored with every piece of consent evidence.
-        "NOTICE_VERSION": env("NOTICE_VERSION", "2026-11"),
         "LINK_RATE_LIMIT": env("LINK_RATE_LIMIT", "5 per minute;30 per hour"),
         # Per address typed, so nobody can flood one person's inbox from many machines.
         "LINK_RATE_LIMIT_PER_ADDRESS": env("LINK_RATE_LIMIT_PER_ADDRESS", "3 per hour"),

@@ -13,49 +13,16 @@ from datetime import date, datetime
 from functools import lru_cache
 from typing import Protocol
 
-import nh3
 from babel import dates as babel_dates
 from flask import current_app
-from markdown_it import MarkdownIt
 from markupsafe import escape
 
+from alumni.core.markdown import render_markdown as render_body
 from alumni.mail import Email
 from alumni.mail.compose import one_click_headers, render_email
 from alumni.models import LOCAL_TIME, Campaign
 from alumni.models.purpose import Purpose
 from alumni.people.links import LinkHolder, LinkKind, LinkMaker
-
-_markdown = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
-ALLOWED_TAGS = {
-    "p",
-    "br",
-    "strong",
-    "em",
-    "a",
-    "ul",
-    "ol",
-    "li",
-    "h1",
-    "h2",
-    "h3",
-    "h4",
-    "blockquote",
-    "code",
-    "pre",
-    "hr",
-}
-
-
-def render_body(markdown: str) -> str:
-    """Markdown to HTML with only harmless tags; links get no referrer and no opener."""
-    html = _markdown.render(markdown)
-    return nh3.clean(
-        html,
-        tags=ALLOWED_TAGS,
-        attributes={"a": {"href", "title"}},
-        url_schemes={"https", "http", "mailto"},
-        link_rel="noopener noreferrer",
-    )
 
 
 class CampaignContent(Protocol):

@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 
-from flask import current_app
-
+from alumni.consent import notices
 from alumni.core.metrics import count
 from alumni.extensions import db
 from alumni.models import Alumnus, Consent, ConsentEvidence, ConsentState, EvidenceChannel, utcnow
@@ -41,7 +40,7 @@ def record_choices(
     decision when it was made earlier (the erasure replay); by default now.
     """
     now = at or utcnow()
-    notice = current_app.config["NOTICE_VERSION"]
+    notice = notices.version_in_force()
     existing = {consent.purpose: consent for consent in alumnus.consents}
     changed = []
     for purpose, yes in choices.items():

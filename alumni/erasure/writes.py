@@ -23,6 +23,7 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.dialects import postgresql, sqlite
 
+from alumni.consent import notices
 from alumni.core.metrics import count
 from alumni.extensions import db
 from alumni.models import (
@@ -197,7 +198,7 @@ def _withdrawn(
     ``alumni.consent.withdraw_granted`` writes it."""
     if not granted:
         return  # the usual case: the request withdrew them already
-    notice = current_app.config["NOTICE_VERSION"]
+    notice = notices.version_in_force()
     withdrawn = ConsentState.WITHDRAWN
     evidence = [
         {

@@ -23,6 +23,7 @@ from alumni.models.consent import (
     EvidenceChannel,
 )
 from alumni.models.erasure import ErasureRequest, ErasureState
+from alumni.models.notice import PrivacyNotice, PublishedNoticeChanged
 from alumni.models.opens import OpenCount, OpenedToken, OpenFlush
 from alumni.models.staff import ApiToken, AuditEntry, Passkey, RecoveryCode, Role, StaffUser
 from alumni.models.suppression import Suppression, SuppressionReason
@@ -55,6 +56,8 @@ __all__ = [
     "OpenFlush",
     "OpenedToken",
     "Passkey",
+    "PrivacyNotice",
+    "PublishedNoticeChanged",
     "RecoveryCode",
     "Role",
     "SkipReason",

@@ -41,7 +41,7 @@ class Consent(db.Model):
     purpose: Mapped[Purpose] = mapped_column(enum_column(Purpose, name="purpose"), primary_key=True)
     state: Mapped[ConsentState] = mapped_column(enum_column(ConsentState, name="consent_state"))
     changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    notice_version: Mapped[str] = mapped_column(sa.String(32))
+    notice_version: Mapped[str] = mapped_column(sa.ForeignKey("privacy_notices.version"))
 
     alumnus = relationship("Alumnus", back_populates="consents")
 
@@ -62,7 +62,8 @@ class ConsentEvidence(db.Model):
         enum_column(ConsentState, name="evidence_decision")
     )
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    notice_version: Mapped[str] = mapped_column(sa.String(32))
+    # The notice the decision was made under: its text in privacy_notices.
+    notice_version: Mapped[str] = mapped_column(sa.ForeignKey("privacy_notices.version"))
     channel: Mapped[EvidenceChannel] = mapped_column(
         enum_column(EvidenceChannel, name="evidence_channel")
     )

@@ -234,7 +234,7 @@ def test_a_graduate_answers_and_changes_their_mind_in_chromium(
         *((EvidenceChannel.OPTIN_FORM, purpose, yes) for purpose, yes in FIRST_ANSWERS.items()),
         (EvidenceChannel.PREFERENCES, CHANGED, True),
     ]
-    assert {e.notice_version for e in evidence} == {live_server.app.config["NOTICE_VERSION"]}
+    assert {e.notice_version for e in evidence} == {"2026-11"}  # the first notice, in force
     # Nobody else answered.
     assert find_alumnus(DAAN).status is AlumnusStatus.INVITED
 

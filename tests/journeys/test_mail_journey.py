@@ -91,7 +91,7 @@ def test_invited_graduate_opts_in_per_purpose(app, client, runner, smtp_server, 
     ).all()
     assert {e.purpose: e.decision is ConsentState.GRANTED for e in evidence} == CHOICES
     assert {e.channel for e in evidence} == {EvidenceChannel.OPTIN_FORM}
-    assert {e.notice_version for e in evidence} == {app.config["NOTICE_VERSION"]}
+    assert {e.notice_version for e in evidence} == {"2026-11"}  # the first notice, in force
     assert all(e.recorded_at.tzinfo is not None for e in evidence)
 
     # The same link again leads to the preferences, where the choices are shown.

@@ -12,8 +12,9 @@ from typing import Any
 from flask import Response, current_app, redirect, render_template, request
 from flask_babel import gettext as _
 
-from alumni.consent import answers
+from alumni.consent import answers, notices
 from alumni.consent.decisions import current_choices
+from alumni.core.languages import current_locale
 from alumni.core.pseudonyms import email_suppression_key
 from alumni.extensions import db, limiter
 from alumni.models import Alumnus, EvidenceChannel
@@ -59,7 +60,7 @@ def optin(token: str) -> Any:
                 address_sent=changing,
                 preferences_url=onward_url(LinkKind.PREFERENCES),
             )
-    return render_template("alumni/optin.html", form=form, alumnus=alumnus), (
+    return render_template("alumni/optin.html", form=form, alumnus=alumnus, **notice_in_force()), (
         400 if form.errors and status == 200 else status
     )
 
@@ -114,7 +115,14 @@ def preferences(token: str) -> Any:
         saved=request.method == "GET" and request.args.get("saved") == "1",
         address_sent=request.method == "GET" and request.args.get("address") == "sent",
         my_data_url=onward_url(LinkKind.MY_DATA),
+        **notice_in_force(),
     ), status
+
+
+def notice_in_force() -> dict[str, Any]:
+    """The privacy notice a choice on this page is given under, in the page's language."""
+    notice = notices.in_force()
+    return {"notice": notice, "notice_html": notices.as_html(notice, current_locale())}
 
 
 def address_change_asked(form: PersonalDataFields, alumnus: Alumnus) -> bool | None:

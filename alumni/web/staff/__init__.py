@@ -11,6 +11,7 @@ from alumni.web.staff import (  # noqa: E402, F401
     insights,
     lookup,
     passwords,
+    privacy_notices,
     research,
     routes,
     second_factor,
