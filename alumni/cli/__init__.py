@@ -1,6 +1,7 @@
 """Command line: ``flask --app wsgi COMMAND`` or the ``alumni`` console script. Every group
 of commands is a module here: graduates (import, invite, demo), staff, erasure, retention,
-notice, workers (worker, scheduler). A command is an adapter: it calls the domain and commits."""
+notice, register, workers (worker, scheduler). A command is an adapter: it calls the domain
+and commits."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ def init_app(app: Flask) -> None:
     from alumni.cli.erasure import erasure_group
     from alumni.cli.graduates import demo_command, import_command, invite_command
     from alumni.cli.notices import notice_group
+    from alumni.cli.register import register_command
     from alumni.cli.retention import retention_group
     from alumni.cli.staff import staff_group
     from alumni.cli.workers import scheduler_command, worker_command
@@ -26,6 +28,7 @@ def init_app(app: Flask) -> None:
         erasure_group,
         retention_group,
         notice_group,
+        register_command,
     )
     for command in commands:
         app.cli.add_command(command)

@@ -4,6 +4,7 @@ bp = Blueprint("staff", __name__, url_prefix="/staff")
 
 from alumni.web.staff import (  # noqa: E402, F401
     account_security,
+    accountability,
     accounts,
     audit_log,
     campaigns,

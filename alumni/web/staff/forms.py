@@ -305,8 +305,8 @@ class ForgotPasswordForm(FlaskForm):
     )
 
 
-def role_choices() -> list[tuple[str, str]]:
-    return [(role.value, role.label) for role in Role]
+def role_choices() -> list[SelectChoice]:
+    return [SelectChoice(role.value, role.label) for role in Role]
 
 
 class StaffInviteForm(FlaskForm):
@@ -331,3 +331,19 @@ class TokenForm(FlaskForm):
         default=90,
         validators=[InputRequired(message=_l("Type a number of days."))],
     )
+
+
+class EvidenceExportForm(FlaskForm):
+    """The period (local days, both included) and the file's format."""
+
+    since = DateField(_l("From"), validators=[InputRequired(message=_l("Give the first day."))])
+    until = DateField(_l("Until"), validators=[InputRequired(message=_l("Give the last day."))])
+    format = SelectField(
+        _l("Format"),
+        choices=[SelectChoice("csv", "CSV"), SelectChoice("json", "JSON")],
+        validate_choice=True,
+    )
+
+    def validate_until(self, field: DateField) -> None:
+        if self.since.data and field.data and field.data < self.since.data:
+            raise ValidationError(_l("The last day comes before the first."))
