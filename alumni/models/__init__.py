@@ -3,6 +3,7 @@
 from alumni.models.address import AddressChange
 from alumni.models.alumnus import PERSONAL_FIELDS, Alumnus, AlumnusStatus, Gender
 from alumni.models.base import LOCAL_TIME, InvalidTransition, utcnow
+from alumni.models.bounce import Bounce, BounceKind, BounceSource, UndeliverableReason
 from alumni.models.campaign import (
     Campaign,
     CampaignBatch,
@@ -36,6 +37,9 @@ __all__ = [
     "ApiToken",
     "AppendOnlyViolation",
     "AuditEntry",
+    "Bounce",
+    "BounceKind",
+    "BounceSource",
     "Campaign",
     "CampaignBatch",
     "CampaignStatus",
@@ -61,6 +65,7 @@ __all__ = [
     "StaffUser",
     "Suppression",
     "SuppressionReason",
+    "UndeliverableReason",
     "WaitingReason",
     "reason_label",
     "utcnow",

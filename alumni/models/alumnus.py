@@ -12,6 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from alumni.extensions import db
 from alumni.models.base import UTCDateTime, check_transition, enum_column, utcnow
+from alumni.models.bounce import UndeliverableReason
 
 
 class AlumnusStatus(StrEnum):
@@ -131,6 +132,13 @@ class Alumnus(db.Model):
     # Restriction of processing: no mail at all while set, data kept.
     paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Bounces: no mail while set, consent kept; cleared when the address changes
+    # (alumni.bounces.processing). Soft bounces count from ``bounces_counted_from`` on.
+    undeliverable_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    undeliverable_reason: Mapped[UndeliverableReason | None] = mapped_column(
+        enum_column(UndeliverableReason, name="undeliverable_reason")
+    )
+    bounces_counted_from: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     consents = relationship(
         "Consent", back_populates="alumnus", cascade="all, delete-orphan", lazy="selectin"

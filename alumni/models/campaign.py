@@ -150,6 +150,7 @@ class SkipReason(StrEnum):
     NO_CONSENT = "no-consent"
     PAUSED = "paused"
     NO_ADDRESS = "no-address"
+    UNDELIVERABLE = "undeliverable"  # the address bounced; consent kept, until it changes
     SUPPRESSED = "suppressed"
 
     @property
@@ -177,6 +178,7 @@ DELIVERY_REASON_LABELS = {
     SkipReason.ERASED: _l("Data erased"),
     SkipReason.PAUSED: _l("Paused all email"),
     SkipReason.NO_ADDRESS: _l("No email address"),
+    SkipReason.UNDELIVERABLE: _l("Address undeliverable (bounced)"),
     SkipReason.SUPPRESSED: _l("Address on the suppression list"),
     FailReason.INTERRUPTED: _l("Interrupted by a crash while sending (never sent twice)"),
 }

@@ -29,6 +29,7 @@ class EvidenceChannel(StrEnum):
     UNSUBSCRIBE_PAGE = "unsubscribe_page"
     STAFF = "staff"  # a request by email or letter, handled by staff
     ERASURE = "erasure"  # consent ended because the data was erased
+    COMPLAINT = "complaint"  # marked an email as spam (an ARF report, a provider's complaint)
 
 
 class Consent(db.Model):

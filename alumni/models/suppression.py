@@ -15,7 +15,10 @@ from alumni.models.base import UTCDateTime, enum_column, utcnow
 class SuppressionReason(StrEnum):
     WITHDRAWN = "withdrawn"  # said no to everything, or withdrew entirely
     ERASED = "erased"  # data erased on request or by retention
-    HARD_BOUNCE = "hard_bounce"  # the mail server refused the address permanently
+    # The mail server refused the address permanently. Written before bounces were processed
+    # (0012); a bounce now marks the person's address undeliverable instead.
+    HARD_BOUNCE = "hard_bounce"
+    COMPLAINT = "complaint"  # marked an email as spam
 
 
 class Suppression(db.Model):
