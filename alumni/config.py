@@ -77,6 +77,13 @@ def load_config(instance_path: Path, environ: Mapping[str, str] = os.environ) ->
         "DKIM_PRIVATE_KEY_PATH": env("DKIM_PRIVATE_KEY_PATH") or None,
         "DKIM_SELECTOR": env("DKIM_SELECTOR", "alumni"),
         "DKIM_DOMAIN": env("DKIM_DOMAIN") or None,
+        # -- bounces and complaints --------------------------------------------------------
+        # The envelope sender of every email to graduates, with a signed tag per message
+        # (bounces+<tag>@school.example). Unset: the envelope sender is MAIL_FROM's address.
+        "BOUNCE_ADDRESS": parse_bounce_address(env("BOUNCE_ADDRESS", "")),
+        # Soft bounces (4.x.x) within this many days that make an address undeliverable.
+        "SOFT_BOUNCE_LIMIT": int(env("SOFT_BOUNCE_LIMIT", "3")),
+        "SOFT_BOUNCE_DAYS": int(env("SOFT_BOUNCE_DAYS", "30")),
         "PRIVACY_CONTACT": env("PRIVACY_CONTACT", "privacy@demo-college.example"),
         "ERASURE_LEDGER_PATH": env(
             "ERASURE_LEDGER_PATH", str(instance_path / "erasure-ledger.jsonl")
@@ -222,6 +229,26 @@ def parse_keep_fields(value: str) -> dict[str, str]:
             raise ValueError(f"ERASURE_KEEP_FIELDS: {name!r} needs the legal duty that keeps it")
         kept[name] = reason
     return kept
+
+
+def parse_bounce_address(value: str) -> str | None:
+    """A plain address whose local part leaves room for ``+`` and the tag; else the app does
+    not start (a bounce address that mail systems refuse loses every bounce)."""
+    from alumni.bounces.verp import MAX_BOUNCE_LOCAL_PART
+
+    address = parseaddr(value.strip())[1]
+    if not value.strip():
+        return None
+    local, _, domain = address.rpartition("@")
+    if not local or not domain or "+" in local:
+        raise ValueError(
+            f"BOUNCE_ADDRESS: {value.strip()!r} is not a plain address like bounces@school.example"
+        )
+    if len(local) > MAX_BOUNCE_LOCAL_PART:
+        raise ValueError(
+            f"BOUNCE_ADDRESS: its local part may have at most {MAX_BOUNCE_LOCAL_PART} characters"
+        )
+    return address
 
 
 def parse_role_map(value: str) -> dict[str, str]:

@@ -3,7 +3,7 @@
 An erasure is a fixed set of writes by id. Through the ORM it loaded the person and their
 consents as objects, changed them and flushed them: thirteen statements per erasure job, and
 more of the worker's time in the unit of work than in the database. Here each table gets one
-statement (ten in all on SQLite, where a statement costs no round trip, with the ledger
+statement (eleven in all on SQLite, where a statement costs no round trip, with the ledger
 position's); on PostgreSQL the request's claim locks the person too, and every other write goes
 with the person's row in one statement (data-modifying ``WITH`` clauses): three statements.
 The same statement objects serve both databases, so neither can forget a table.
@@ -30,6 +30,7 @@ from alumni.models import (
     Alumnus,
     AlumnusStatus,
     AuditEntry,
+    Bounce,
     Consent,
     ConsentEvidence,
     ConsentState,
@@ -114,6 +115,13 @@ _END_CONSENTS = (
 # Addresses typed for a change, confirmed or not, and the old one kept for its undo.
 _END_ADDRESS_CHANGES = sa.delete(AddressChange.__table__).where(
     AddressChange.__table__.c.alumnus_id == _PERSON
+)
+# Bounce records stay without the person, so that a campaign's counts stay (as deliveries do);
+# they hold no address and no message.
+_END_BOUNCES = (
+    sa.update(Bounce.__table__)
+    .where(Bounce.__table__.c.alumnus_id == _PERSON)
+    .values(alumnus_id=None)
 )
 # Not "AND done_at IS NULL": PostgreSQL without statistics on the table (autovacuum off, as on
 # the benchmark's machine) then read all of the partial index of pending requests beside the
@@ -263,7 +271,7 @@ def _writes(
 ) -> list[tuple[sa.Executable, frozenset[str]]]:
     """The statements, each with the names of its parameters; built once per shape."""
     writes: list[sa.Executable] = [_END_DELIVERIES] if deliveries else []
-    writes += [_END_ADDRESS_CHANGES, _REQUESTS_DONE, _AUDIT_ERASED]
+    writes += [_END_ADDRESS_CHANGES, _END_BOUNCES, _REQUESTS_DONE, _AUDIT_ERASED]
     if keys:
         writes.append(_suppress(dialect))
     row = _clear_person(cleared, locale)
@@ -297,6 +305,9 @@ def _clear_person(cleared: tuple[str, ...], locale: str) -> sa.Update:
     values: dict[str, Any] = {
         **dict.fromkeys(cleared, None),
         "student_key": None,
+        "undeliverable_at": None,
+        "undeliverable_reason": None,
+        "bounces_counted_from": None,
         "locale": locale,
         "status": AlumnusStatus.ERASED,
         "erased_at": _NOW,

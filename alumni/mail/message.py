@@ -30,11 +30,17 @@ class PermanentFailure(MailError):
 
 @dataclass(frozen=True)
 class Email:
+    """An email as the app composes it. ``return_path`` is the envelope sender when it is not
+    the configured sender, ``message_id`` a ``Message-ID`` made by the caller
+    (``alumni.bounces.verp.stamped`` sets both, to find the delivery of a bounce)."""
+
     to: str
     subject: str
     text: str
     html: str
     headers: Mapping[str, str] = field(default_factory=dict)
+    return_path: str | None = None
+    message_id: str | None = None
 
 
 def single_line(value: str) -> str:
@@ -82,7 +88,8 @@ CRLF = b"\r\n"
 
 
 def build_message(email: Email, sender: str) -> OutgoingMessage:
-    """Multipart text and HTML, with Message-ID and Date; no tracking of any kind here."""
+    """Multipart text and HTML, with Message-ID and Date; no tracking of any kind here. The
+    envelope sender is the email's return path, else the address of ``sender``."""
     name, address = _parsed(sender)
     domain = address.rpartition("@")[2] or "localhost"
     # "=_" never occurs in base64: the boundary cannot occur in either part. It need not be
@@ -93,7 +100,7 @@ def build_message(email: Email, sender: str) -> OutgoingMessage:
         ("To", single_line(email.to)),
         ("Subject", _header(single_line(email.subject))),
         ("Date", _date(int(time.time()))),
-        ("Message-ID", make_msgid(domain=domain)),
+        ("Message-ID", email.message_id or make_msgid(domain=domain)),
         *((header, _header(single_line(value))) for header, value in email.headers.items()),
         ("MIME-Version", "1.0"),
         ("Content-Type", f'multipart/alternative; boundary="{boundary}"'),
@@ -106,7 +113,7 @@ def build_message(email: Email, sender: str) -> OutgoingMessage:
             CRLF,
         )
     )
-    return OutgoingMessage(address, single_line(email.to), headers, body)
+    return OutgoingMessage(email.return_path or address, single_line(email.to), headers, body)
 
 
 def _part(boundary: str, subtype: str, text: str) -> bytes:

@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from alumni import audit, mail
+from alumni.bounces.marks import address_changed
 from alumni.consent.suppression import is_address_suppressed
 from alumni.core.jobs import Job, enqueue_after_commit
 from alumni.erasure import is_being_erased, require_ledger_applied
@@ -91,6 +92,7 @@ def confirm_change(link: Link, change: AddressChange) -> bool:
     change.confirmed_at = now
     alumnus.email = change.new_email
     alumnus.link_version += 1  # every link sent before dies, this one and other requests too
+    address_changed(alumnus)  # a working address again, confirmed by its owner
     db.session.execute(
         sa.delete(AddressChange).where(
             AddressChange.alumnus_id == alumnus.id,
@@ -144,6 +146,7 @@ def undo_change(link: Link, change: AddressChange) -> bool:
         return False
     alumnus.email = old
     alumnus.link_version += 1  # links sent to the new address die
+    address_changed(alumnus)
     change.undone_at = utcnow()
     change.old_email = None
     enqueue_after_commit(Job.SEND_FRESH_LINK, alumnus.id)

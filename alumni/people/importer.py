@@ -406,6 +406,9 @@ def _changes(found: sa.Row[Any], row: _Row, now: datetime) -> dict[str, Any] | N
         return None
     if "email" in changes:  # links sent to the old address must stop working
         changes["link_version"] = found.link_version + 1
+        # and its bounces say nothing of the new one (alumni.bounces.marks.address_changed)
+        changes |= {"undeliverable_at": None, "undeliverable_reason": None}
+        changes["bounces_counted_from"] = now
     return {"id": found.id, "updated_at": now, **changes}
 
 

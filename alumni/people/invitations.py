@@ -7,12 +7,14 @@ import logging
 import sqlalchemy as sa
 
 from alumni import audit, mail
-from alumni.consent.suppression import is_suppressed, suppress_address
+from alumni.bounces.marks import refused_at_send
+from alumni.bounces.verp import Sent, Tagged, stamped
+from alumni.consent.suppression import is_suppressed
 from alumni.core.jobs import Job, enqueue_after_commit
 from alumni.core.pseudonyms import normalise_email
 from alumni.erasure import require_ledger_applied
 from alumni.extensions import db
-from alumni.models import Alumnus, AlumnusStatus, SuppressionReason, utcnow
+from alumni.models import Alumnus, AlumnusStatus, utcnow
 from alumni.people import emails
 
 log = logging.getLogger(__name__)
@@ -86,6 +88,8 @@ def deliver_invitation(alumnus_id: int) -> str:
         return "already-sent"
     if is_suppressed(alumnus):
         return "suppressed"
+    if alumnus.undeliverable_at is not None:
+        return "undeliverable"
     # Claim first: a retry after a crash finds the claim and does not send twice.
     claimed = db.session.execute(
         sa.update(Alumnus)
@@ -95,7 +99,9 @@ def deliver_invitation(alumnus_id: int) -> str:
     db.session.commit()
     if not claimed:
         return "already-sent"
-    message = emails.invitation(alumnus)
+    message = stamped(
+        emails.invitation(alumnus), Tagged(Sent.INVITATION, alumnus.id, alumnus.link_version)
+    )
     try:
         mail.send(message)
     except mail.TemporaryFailure:
@@ -105,7 +111,9 @@ def deliver_invitation(alumnus_id: int) -> str:
         db.session.commit()
         raise
     except mail.PermanentFailure as failure:
-        suppress_address(message.to, SuppressionReason.HARD_BOUNCE)
+        # Sent for good either way (a retry would be refused again); an address refused
+        # as such is marked undeliverable, as a bounce that came back later would.
+        refused_at_send(db.session.connection(), alumnus_id=alumnus_id, code=failure.code)
         audit.record("invitation.bounced", subject_id=alumnus.subject_id, code=failure.code)
         db.session.commit()
         return "bounced"
@@ -145,7 +153,10 @@ def deliver_fresh_link(alumnus_id: int) -> str:
         return "not-invited"
     if is_suppressed(alumnus):
         return "suppressed"
-    mail.send(emails.fresh_link(alumnus))
+    if alumnus.undeliverable_at is not None:
+        return "undeliverable"
+    tagged = Tagged(Sent.FRESH_LINK, alumnus.id, alumnus.link_version)
+    mail.send(stamped(emails.fresh_link(alumnus), tagged))
     return "sent"
 
 

@@ -7,10 +7,18 @@ import sqlalchemy as sa
 
 from alumni.consent.suppression import suppress_address
 from alumni.core.jobs import Job, enqueue_after_commit
-from alumni.core.pseudonyms import email_suppression_key
 from alumni.extensions import db
 from alumni.mail import TemporaryFailure
-from alumni.models import Alumnus, AlumnusStatus, Suppression, SuppressionReason
+from alumni.models import (
+    Alumnus,
+    AlumnusStatus,
+    Bounce,
+    BounceKind,
+    BounceSource,
+    Suppression,
+    SuppressionReason,
+    utcnow,
+)
 from alumni.people import invitations
 from tests.conftest import finish_jobs, free_port
 from tests.support.factories import make_alumnus
@@ -57,22 +65,34 @@ def test_an_unreachable_server_loses_nothing(app, monkeypatch):
     assert alumnus.invitation_sent_at is None  # the claim is released for the retry
 
 
-def test_a_hard_bounce_suppresses_the_address(app, monkeypatch):
+@pytest.mark.parametrize("code, undeliverable", [(550, True), (553, True), (554, False)])
+def test_a_refused_address_is_marked_undeliverable_not_suppressed(
+    app, monkeypatch, code, undeliverable
+):
+    """During the SMTP conversation as when a bounce comes back later: 550, 551 and 553 blame
+    the address (alumni.bounces.marks), other refusals do not; neither suppresses it."""
     from alumni.mail import PermanentFailure
 
     alumnus = make_alumnus(status=AlumnusStatus.INVITED)
 
     def bounce(email):
-        raise PermanentFailure("SMTP 550", code=550)
+        raise PermanentFailure(f"SMTP {code}", code=code)
 
     monkeypatch.setattr(invitations.mail, "send", bounce)
     assert invitations.deliver_invitation(alumnus.id) == "bounced"
-    reasons = db.session.scalars(
-        sa.select(Suppression.reason).where(
-            Suppression.key_hash == email_suppression_key(alumnus.email)
-        )
-    ).all()
-    assert reasons == [SuppressionReason.HARD_BOUNCE]
+    db.session.expire_all()
+    assert (alumnus.undeliverable_at is not None) is undeliverable
+    bounces = db.session.execute(sa.select(Bounce.kind, Bounce.source, Bounce.status)).all()
+    assert bounces == ([(BounceKind.HARD, BounceSource.SMTP, str(code))] if undeliverable else [])
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Suppression)) == 0
+    assert invitations.deliver_invitation(alumnus.id) == "already-sent"
+
+
+def test_no_invitation_or_fresh_link_to_an_undeliverable_address(app, outbox):
+    alumnus = make_alumnus(status=AlumnusStatus.INVITED, undeliverable_at=utcnow())
+    assert invitations.deliver_invitation(alumnus.id) == "undeliverable"
+    assert invitations.deliver_fresh_link(alumnus.id) == "undeliverable"
+    assert outbox == []
 
 
 def test_jobs_leave_only_after_commit(app, outbox):

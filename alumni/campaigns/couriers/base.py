@@ -35,6 +35,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from alumni import mail, opens
+from alumni.bounces.verp import Sent, Tagged, stamped
 from alumni.campaigns.content import CampaignSnapshot, Personaliser
 from alumni.consent.suppression import suppression_keys
 from alumni.extensions import db
@@ -49,13 +50,9 @@ from alumni.models import (
     DeliveryStatus,
     SkipReason,
     Suppression,
-    SuppressionReason,
     utcnow,
 )
 from alumni.models.base import among
-
-# SMTP codes that mean the address itself is bad: suppress it.
-HARD_BOUNCE_CODES = {550, 551, 553}
 
 Tally = Counter[tuple[str, ...]]
 
@@ -78,6 +75,7 @@ class Person:
     preferred_name: str | None
     first_name: str | None
     paused_at: datetime | None
+    undeliverable_at: datetime | None
     consent: ConsentState | None
     consent_since: datetime | None
 
@@ -97,6 +95,7 @@ PERSON_COLUMNS = (
     Alumnus.preferred_name,
     Alumnus.first_name,
     Alumnus.paused_at,
+    Alumnus.undeliverable_at,
 )
 
 
@@ -110,6 +109,8 @@ def skip_reason(person: Person | None, suppressed: bool) -> SkipReason | None:
         return SkipReason.PAUSED
     if not person.email:
         return SkipReason.NO_ADDRESS
+    if person.undeliverable_at is not None:
+        return SkipReason.UNDELIVERABLE
     if suppressed:
         return SkipReason.SUPPRESSED
     return None
@@ -179,12 +180,14 @@ class Courier:
         query = sa.select(sa.func.count()).where(Suppression.key_hash.in_(keys))
         return bool(keys) and bool(self.sends.scalar(query))
 
-    def email_for(self, person: Person) -> mail.Email:
-        """The campaign's email as this person gets it."""
+    def email_for(self, person: Person, delivery_id: int) -> mail.Email:
+        """The campaign's email as this person gets it, with the return path of its delivery
+        (made from the delivery's id, never from the pixel's token: I7)."""
         assert person.consent_since is not None
         recipient = self._personaliser.recipient(person, person.consent_since)
         pixel = opens.pixel_url(self.campaign)  # made apart from the person, kept nowhere
-        return self._personaliser.email(recipient, pixel)
+        email = self._personaliser.email(recipient, pixel)
+        return stamped(email, Tagged(Sent.CAMPAIGN, delivery_id, person.link_version))
 
     def deliver_all(self, alumnus_ids: Sequence[int]) -> list[int]:
         """Deliver to these people in order; returns those whose delivery was claimed before
@@ -315,14 +318,4 @@ def finish(
     connection.execute(
         _FINISH,
         {"delivery_id": delivery_id, "new_status": status, "new_reason": reason, "now": utcnow()},
-    )
-
-
-def suppress_bounced(connection: Connection, key: str) -> None:
-    """A hard bounce: the address goes on the suppression list (a listed one keeps its reason)."""
-    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
-    connection.execute(
-        dialect.insert(Suppression)
-        .values(key_hash=key, reason=SuppressionReason.HARD_BOUNCE, created_at=utcnow())
-        .on_conflict_do_nothing(index_elements=["key_hash"])
     )

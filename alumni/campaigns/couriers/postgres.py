@@ -35,18 +35,16 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
 from alumni import mail
+from alumni.bounces.marks import refused_at_send
 from alumni.campaigns.couriers.base import (
-    HARD_BOUNCE_CODES,
     CampaignStopped,
     Courier,
     Person,
     people_alone,
     people_with_consent,
     skip_reason,
-    suppress_bounced,
 )
 from alumni.campaigns.throttle import most_at_once, throttle
-from alumni.core.pseudonyms import email_suppression_key
 from alumni.models import (
     Alumnus,
     Campaign,
@@ -150,7 +148,7 @@ class PostgresCourier(Courier):
         try:
             to_send = self._lock_and_check(claims, group)
             for delivery_id, person in to_send:
-                email = self.email_for(person)
+                email = self.email_for(person, delivery_id)
                 try:
                     mail.send(email)
                 except mail.TemporaryFailure:
@@ -162,7 +160,7 @@ class PostgresCourier(Courier):
                     raise
                 except mail.PermanentFailure as failure:
                     pending.remove(delivery_id)
-                    self._refused(delivery_id, email, failure)
+                    self._refused(delivery_id, person, failure)
                     continue
                 pending.remove(delivery_id)
                 if self._record(delivery_id, DeliveryStatus.SENT) is False:
@@ -225,10 +223,17 @@ class PostgresCourier(Courier):
         row = self._records.execute(_RECORD, values).fetchone()
         return None if row is None else row[0] == CampaignStatus.SENDING
 
-    def _refused(self, delivery_id: int, email: mail.Email, failure: mail.PermanentFailure) -> None:
+    def _refused(self, delivery_id: int, person: Person, failure: mail.PermanentFailure) -> None:
+        """A refusal that blames the address marks it undeliverable, in the transaction that
+        holds the person's lock (from the other connection it would wait for that lock)."""
         reason = FailReason.smtp(failure.code)
-        if failure.code in HARD_BOUNCE_CODES:
-            suppress_bounced(self.claims, email_suppression_key(email.to))
+        refused_at_send(
+            self.sends,
+            alumnus_id=person.id,
+            code=failure.code,
+            campaign_id=self.campaign.id,
+            delivery_id=delivery_id,
+        )
         self._record(delivery_id, DeliveryStatus.FAILED, reason)
         self.tally["alumni_emails_failed", reason] += 1
 

@@ -7,8 +7,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 
 from alumni import mail
+from alumni.bounces.marks import refused_at_send
 from alumni.campaigns.couriers.base import (
-    HARD_BOUNCE_CODES,
     Courier,
     Person,
     begin_send,
@@ -16,11 +16,9 @@ from alumni.campaigns.couriers.base import (
     finish,
     read_locked,
     skip_reason,
-    suppress_bounced,
     unclaim,
 )
 from alumni.campaigns.throttle import throttle
-from alumni.core.pseudonyms import email_suppression_key
 from alumni.models import Campaign, DeliveryStatus, FailReason, WaitingReason
 
 
@@ -49,7 +47,7 @@ class SQLiteCourier(Courier):
             reason = skip_reason(person, person is not None and self._is_suppressed(person))
             if reason is None:
                 assert person is not None
-                email = self.email_for(person)
+                email = self.email_for(person, delivery_id)
         except BaseException:
             # Nothing has left: give the slot back so that the person is mailed later.
             self.sends.rollback()
@@ -71,8 +69,13 @@ class SQLiteCourier(Courier):
             )
             raise
         except mail.PermanentFailure as failure:
-            if failure.code in HARD_BOUNCE_CODES:
-                suppress_bounced(self.sends, email_suppression_key(email.to))
+            refused_at_send(
+                self.sends,
+                alumnus_id=alumnus_id,
+                code=failure.code,
+                campaign_id=campaign.id,
+                delivery_id=delivery_id,
+            )
             self._finish(delivery_id, DeliveryStatus.FAILED, FailReason.smtp(failure.code))
             self.tally["alumni_emails_failed", FailReason.smtp(failure.code)] += 1
             return "failed"
