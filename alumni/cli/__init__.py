@@ -1,6 +1,7 @@
 """Command line: ``flask --app wsgi COMMAND`` or the ``alumni`` console script. Every group
 of commands is a module here: graduates (import, invite, demo), staff, erasure, retention,
-workers (worker, scheduler). A command is an adapter: it calls the domain and commits."""
+workers (worker, scheduler), bounces (ingest). A command is an adapter: it calls the domain
+and commits."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from flask.cli import FlaskGroup
 
 
 def init_app(app: Flask) -> None:
+    from alumni.cli.bounces import bounces_group
     from alumni.cli.erasure import erasure_group
     from alumni.cli.graduates import demo_command, import_command, invite_command
     from alumni.cli.retention import retention_group
@@ -24,6 +26,7 @@ def init_app(app: Flask) -> None:
         staff_group,
         erasure_group,
         retention_group,
+        bounces_group,
     )
     for command in commands:
         app.cli.add_command(command)
