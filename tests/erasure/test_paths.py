@@ -14,12 +14,23 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from flask.testing import FlaskClient
 
 from alumni import erasure
+from alumni.bounces import processing
+from alumni.bounces.reports import Report, ReportKind
 from alumni.consent.decisions import record_choices
 from alumni.extensions import db
-from alumni.models import Alumnus, AlumnusStatus, EvidenceChannel, SuppressionReason, utcnow
+from alumni.models import (
+    Alumnus,
+    AlumnusStatus,
+    Bounce,
+    BounceKind,
+    EvidenceChannel,
+    SuppressionReason,
+    utcnow,
+)
 from alumni.models.purpose import Purpose
 from alumni.people import invitations, retention
 from alumni.people.links import LinkKind, make_token
@@ -115,6 +126,10 @@ def leave_traces(app, client: FlaskClient, answered: bool) -> Alumnus:
         status, _ = submit_choices(client, url, GRANTED, phone="06 " + person.phone[4:])
         assert status == 200
         send_now(app, make_campaign(Purpose.EVENTS))
+    # A bounce came back for them (a full mailbox): a record that names the person.
+    soft = Report(ReportKind.SOFT, address=person.email, status="4.2.2")
+    assert processing.record(soft, source="pipe").alumnus_id == person.id
+    db.session.commit()
     db.session.expire_all()
     return db.session.get(Alumnus, person.id)
 
@@ -141,6 +156,10 @@ def test_nothing_personal_is_left_after_the_erasure(app, client, outbox, caplog,
     assert scan_in_process_queue(app, values) == []
     assert scan_file(app.config["ERASURE_LEDGER_PATH"], values) == []
     assert person.subject_id in Path(app.config["ERASURE_LEDGER_PATH"]).read_text()
+    # The bounce record stays for the counts, and names nobody.
+    assert db.session.execute(sa.select(Bounce.alumnus_id, Bounce.kind)).all() == [
+        (None, BounceKind.SOFT)
+    ]
 
 
 def test_the_scan_sees_what_a_careless_erasure_leaves(app, client, monkeypatch):
