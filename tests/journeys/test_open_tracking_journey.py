@@ -16,9 +16,10 @@ import pytest
 import sqlalchemy as sa
 
 from alumni.accounts.api_tokens import create_token
+from alumni.bounces.verp import read_tag, tag_in_address
 from alumni.campaigns import sending
 from alumni.extensions import db
-from alumni.models import Campaign, CampaignStatus
+from alumni.models import Alumnus, Campaign, CampaignStatus, Delivery
 from alumni.models.purpose import Purpose
 from alumni.opens import flush_opens
 from alumni.opens.pixel import PIXEL
@@ -42,9 +43,14 @@ CLIENT_MARKS = {
 }
 
 
+BOUNCE_ADDRESS = "bounces@school.example"
+
+
 @pytest.fixture
 def config_overrides(smtp_server, redis_namespace):
-    return redis_config(smtp_server, redis_namespace, SEND_BATCH_SIZE=10)
+    return redis_config(
+        smtp_server, redis_namespace, SEND_BATCH_SIZE=10, BOUNCE_ADDRESS=BOUNCE_ADDRESS
+    )
 
 
 def fetch(base: str, path: str) -> tuple[int, dict[str, str], bytes]:
@@ -109,7 +115,13 @@ def test_opens_are_counted_and_nothing_ties_a_token_to_a_recipient(
     db.session.commit()
     bearer = {"Authorization": f"Bearer {api_token}"}
 
-    env = worker_environment(database_url, redis_namespace, smtp_server.url, SEND_BATCH_SIZE="10")
+    env = worker_environment(
+        database_url,
+        redis_namespace,
+        smtp_server.url,
+        SEND_BATCH_SIZE="10",
+        BOUNCE_ADDRESS=BOUNCE_ADDRESS,
+    )
     log = tmp_path / "processes.log"
     port = free_port()
     base = f"http://127.0.0.1:{port}"
@@ -187,6 +199,20 @@ def test_opens_are_counted_and_nothing_ties_a_token_to_a_recipient(
         for form in token_forms(token):
             for place, text in stored.items():
                 assert form not in text, f"a form of a token is in the {place}"
+
+    # The return path of each email has its own tag, which names the delivery of that email
+    # (issue 14). It is stored nowhere, and no token is found in a tag or a tag in a token.
+    envelopes = list(smtp_server.envelopes)
+    tags = [tag_in_address(sender) for sender, _ in envelopes]
+    assert all(tags) and len(set(tags)) == RECIPIENTS
+    for (sender, recipients), tag in zip(envelopes, tags, strict=True):
+        assert sender == f"bounces+{tag}@school.example"
+        delivery = db.session.get(Delivery, read_tag(tag).id)
+        assert db.session.get(Alumnus, delivery.alumnus_id).email == recipients[0]
+        for place, text in stored.items():
+            assert tag not in text.lower(), f"a return path's tag is in the {place}"
+        assert not any(form.lower() in tag for token in tokens for form in token_forms(token))
+        assert not any(tag in token.lower() for token in tokens)
 
     # What is kept of an opened token (its digest) is only in opened_tokens, which holds a
     # campaign and a digest: nothing that could point at a person.
