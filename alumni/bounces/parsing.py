@@ -15,13 +15,15 @@ from __future__ import annotations
 
 import email
 import email.message
-import email.policy
+import logging
 from collections.abc import Callable, Iterator
 
 from flufl.bounce import all_failures
 
 from alumni.bounces.reports import Report, ReportKind
 from alumni.bounces.verp import tag_in_address
+
+log = logging.getLogger(__name__)
 
 # Where the address a message came back to is written: the MTA's delivery headers first.
 RECIPIENT_HEADERS = ("Delivered-To", "X-Original-To", "Envelope-To", "X-Envelope-To", "To")
@@ -56,7 +58,12 @@ def read_message(raw: bytes, *, envelope_recipient: str | None = None) -> list[R
             return list(_delivery_status(message, report))
     if is_auto_reply(message):
         return [report(ReportKind.AUTO_REPLY, None)]
-    temporary, permanent = all_failures(message)
+    try:
+        temporary, permanent = all_failures(message)
+    except Exception as error:  # a heuristic detector that trips on odd mail (no From, say)
+        # Not recognised: retrying would trip it again, so the message is not kept waiting.
+        log.warning("no bounce detector could read a message: %s", type(error).__name__)
+        return []
     return [report(ReportKind.HARD, _text(a)) for a in sorted(permanent)] + [
         report(ReportKind.SOFT, _text(a)) for a in sorted(temporary - permanent)
     ]
