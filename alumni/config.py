@@ -86,6 +86,14 @@ def load_config(instance_path: Path, environ: Mapping[str, str] = os.environ) ->
         # no open is counted or reported.
         "OPEN_TRACKING": env("OPEN_TRACKING", "on").strip().lower() in TRUE_WORDS,
         "LINK_MAX_AGE_DAYS": int(env("LINK_MAX_AGE_DAYS", "30")),
+        # -- bounces --------------------------------------------------------------------
+        # The mailbox bounces and complaints are delivered to, polled by the scheduler:
+        # imaps://user:pass@host/INBOX[?done=FOLDER] or pop3s://user:pass@host. Unset: none.
+        "BOUNCE_MAILBOX_URL": checked_mailbox_url(env("BOUNCE_MAILBOX_URL", "")),
+        # Certificates (PEM) to trust for the mailbox instead of the system's: a school's own
+        # certificate authority.
+        "BOUNCE_MAILBOX_CA_FILE": env("BOUNCE_MAILBOX_CA_FILE") or None,
+        "BOUNCE_POLL_SECONDS": float(env("BOUNCE_POLL_SECONDS", "60")),
         # -- erasure and retention ---------------------------------------------------------
         # Personal fields a legal duty makes us keep after an erasure, each with its reason:
         # "graduation_year=diploma register (WEB art. 7.4)". By default none.
@@ -222,6 +230,17 @@ def parse_keep_fields(value: str) -> dict[str, str]:
             raise ValueError(f"ERASURE_KEEP_FIELDS: {name!r} needs the legal duty that keeps it")
         kept[name] = reason
     return kept
+
+
+def checked_mailbox_url(value: str) -> str | None:
+    """The bounce mailbox's URL, or None; one that cannot be used stops the app, with a message
+    that does not repeat it (it holds a password)."""
+    from alumni.bounces.mailbox import parse_url
+
+    if not value.strip():
+        return None
+    parse_url(value)
+    return value.strip()
 
 
 def parse_role_map(value: str) -> dict[str, str]:
