@@ -1,5 +1,5 @@
-"""Fixtures: the app on SQLite and on PostgreSQL, its client and CLI runner, an SMTP server on
-loopback, and factories for test data.
+"""Fixtures: the app on SQLite and on PostgreSQL, its client and CLI runner, an SMTP server and an
+IMAP and POP3 server (Dovecot) on loopback, and factories for test data.
 
 Tests that take ``app`` run once per database. Without ``CI`` a database that is not there is
 skipped with the reason; with ``CI=true`` it must be there.
@@ -27,6 +27,7 @@ from flask.testing import FlaskClient, FlaskCliRunner
 
 from alumni import create_app
 from alumni.extensions import db
+from tests.support.dovecot import Dovecot, dovecot_available, running_dovecot
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432")
@@ -258,3 +259,22 @@ def smtp_server() -> Iterator[SMTPSink]:
         yield sink
     finally:
         controller.stop()
+
+
+# -- an IMAP and POP3 server on loopback ------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def dovecot_server() -> Iterator[Dovecot]:
+    """Debian's Dovecot with a throwaway configuration, one for the whole run."""
+    available, reason = dovecot_available()
+    require("Dovecot", available, reason)
+    with running_dovecot() as server:
+        yield server
+
+
+@pytest.fixture
+def dovecot(dovecot_server: Dovecot) -> Dovecot:
+    """The IMAP and POP3 server with an empty mailbox."""
+    dovecot_server.empty()
+    return dovecot_server
