@@ -14,7 +14,7 @@ import logging
 import threading
 from collections.abc import Callable
 
-from flask import Flask
+from flask import Flask, current_app
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +29,28 @@ def steps() -> list[Callable[[], object]]:
 
     # Counting opens comes last and on its own: it must never hold up sending.
     return [erasure.catch_up, erasure.sweep, retention.run_if_due, sending.tick, flush_opens]
+
+
+def bounce_mailbox_step(record: Callable[[bytes], object]) -> Callable[[], object]:
+    """The step that polls ``BOUNCE_MAILBOX_URL`` when it is set and due, ``record`` storing
+    what one message says. The step owns the transaction: each message's records are committed
+    before the message leaves the mailbox, and rolled back when ``record`` raises (the message
+    then stays for the next poll)."""
+    from alumni.bounces import mailbox
+    from alumni.extensions import db
+
+    def handle(raw: bytes) -> None:
+        try:
+            record(raw)
+            db.session.commit()
+        except Exception:
+            db.session.rollback()
+            raise
+
+    def poll_bounce_mailbox() -> object:
+        return mailbox.poll_configured(current_app._get_current_object(), handle)
+
+    return poll_bounce_mailbox
 
 
 def tick() -> None:

@@ -34,3 +34,32 @@ def test_each_round_ticks_and_flushes_even_when_the_tick_fails(app, monkeypatch,
     scheduler.run(app, Rounds(2))
     assert done == ["tick", "flush", "tick", "flush"]
     assert "tick failed: RuntimeError" in caplog.text
+
+
+def test_the_bounce_mailbox_step_commits_what_each_message_recorded(app, dovecot):
+    """A real mailbox behind the step: each message's records are committed before it leaves
+    the mailbox; a message whose records fail is rolled back and stays."""
+    from sqlalchemy import select
+
+    from alumni import audit
+    from alumni.extensions import db
+    from alumni.models import AuditEntry
+
+    app.config |= {"BOUNCE_MAILBOX_URL": dovecot.url("imap"), "BOUNCE_POLL_SECONDS": 0}
+    dovecot.deliver(b"Subject: one\r\n\r\nfirst\r\n", b"Subject: two\r\n\r\nbroken\r\n")
+    got: list[bytes] = []
+
+    def record(raw: bytes) -> None:
+        got.append(raw)
+        audit.record("bounce.test", size=len(raw))
+        if b"broken" in raw:
+            raise RuntimeError("cannot be stored")
+
+    step = scheduler.bounce_mailbox_step(record)
+    assert step.__name__ == "poll_bounce_mailbox"  # the tick logs a failing step by its name
+    with app.app_context():
+        step()
+        db.session.remove()
+        assert len(db.session.scalars(select(AuditEntry)).all()) == 1
+    assert got == [b"Subject: one\r\n\r\nfirst\r\n", b"Subject: two\r\n\r\nbroken\r\n"]
+    assert dovecot.messages() == [b"Subject: two\r\n\r\nbroken\r\n"]
