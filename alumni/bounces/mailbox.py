@@ -26,6 +26,8 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from flask import Flask
 
+from alumni.core.metrics import count
+
 log = logging.getLogger(__name__)
 
 DEFAULT_PORTS = {"imaps": 993, "imap": 143, "pop3s": 995, "pop3": 110}
@@ -185,7 +187,8 @@ def poll(
 def poll_configured(app: Flask, handle: Handler, now: float | None = None) -> PollResult | None:
     """The scheduler's step: poll ``BOUNCE_MAILBOX_URL`` when it is set and due, that is
     ``BOUNCE_POLL_SECONDS`` after the last poll of this process, or at once when the last
-    poll left messages over the limit. None when there was nothing to do."""
+    poll left messages over the limit. None when there was nothing to do. Each poll is
+    counted in ``/metrics`` by its result: a mailbox that keeps failing is worth an alert."""
     url = app.config.get("BOUNCE_MAILBOX_URL")
     if not url:
         return None
@@ -196,6 +199,7 @@ def poll_configured(app: Flask, handle: Handler, now: float | None = None) -> Po
     result = poll(
         url, handle, limit=MESSAGES_PER_POLL, ca_file=app.config.get("BOUNCE_MAILBOX_CA_FILE")
     )
+    count("alumni_bounce_mailbox_polls", str(result.error or "ok"))
     backlog = result.ok and result.kept > 0
     state["next_poll"] = now if backlog else now + app.config["BOUNCE_POLL_SECONDS"]
     if result.handled or result.failed:

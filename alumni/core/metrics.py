@@ -24,6 +24,10 @@ COUNTERS = {
     "alumni_consent_changes": ("Consent decisions recorded", ("purpose", "decision")),
     "alumni_erasures": ("Alumni erased (a replay after a restore included)", ("reason",)),
     "alumni_links_refused": ("Signed links refused (I8)", ("page", "reason")),
+    "alumni_bounce_mailbox_polls": (
+        "Polls of the bounce mailbox: ok, or why one did not get through",
+        ("result",),
+    ),
     "alumni_access_refused": (
         "Requests refused with 401 or 403, and whether the audit log got them (its limit)",
         ("status", "audit_logged"),

@@ -285,6 +285,7 @@ def test_the_step_polls_when_due(app, dovecot):
     assert mailbox.poll_configured(app, handle, now=1059.0) is None
     assert mailbox.poll_configured(app, handle, now=1060.0) == PollResult(handled=1)
     assert handle.got == [message(1), message(2)]
+    assert app.extensions["metrics"].all() == {"alumni_bounce_mailbox_polls|ok": 2}
 
 
 def test_a_backlog_is_polled_again_at_the_next_tick(app, dovecot, monkeypatch):
@@ -303,6 +304,7 @@ def test_a_failed_poll_waits_the_interval(app, dovecot, caplog):
     assert mailbox.poll_configured(app, Recorder(), now=1000.0).error == PollError.LOGIN_REFUSED
     assert mailbox.poll_configured(app, Recorder(), now=1030.0) is None
     assert_nothing_secret_logged(caplog, url)
+    assert app.extensions["metrics"].all() == {"alumni_bounce_mailbox_polls|login-refused": 1}
 
 
 def test_a_mailbox_url_that_cannot_be_used_stops_the_app(tmp_path):
