@@ -194,6 +194,10 @@ userdb {{
   driver = static
   args = uid={mail_user.pw_uid} gid={mail_user.pw_gid} home={mail}/%n
 }}
+# No chroot: only root may chroot, and these folders are the test's anyway.
+service anvil {{
+  chroot =
+}}
 service imap-login {{
   chroot =
   inet_listener imap {{
