@@ -225,6 +225,13 @@ def test_an_unreachable_server_is_a_clear_result(dovecot, scheme, caplog):
     assert_nothing_secret_logged(caplog, url)
 
 
+def test_a_host_that_does_not_exist_is_a_clear_result(caplog):
+    url = "imaps://u:secret@mail.nowhere.invalid/INBOX"  # .invalid never resolves (RFC 2606)
+    assert mailbox.poll(url, Recorder()) == PollResult(error=PollError.UNREACHABLE)
+    assert "unreachable: no connection to mail.nowhere.invalid:993 (imaps)" in caplog.text
+    assert "secret" not in caplog.text
+
+
 def test_a_folder_that_does_not_exist_is_a_clear_result(dovecot, caplog):
     dovecot.deliver(message(1))
     result = mailbox.poll(dovecot.url("imap", path="/Nowhere"), Recorder())
@@ -286,6 +293,16 @@ def test_the_step_polls_when_due(app, dovecot):
     assert mailbox.poll_configured(app, handle, now=1060.0) == PollResult(handled=1)
     assert handle.got == [message(1), message(2)]
     assert app.extensions["metrics"].all() == {"alumni_bounce_mailbox_polls|ok": 2}
+
+
+def test_the_step_trusts_the_configured_certificate_authority(app, dovecot):
+    app.config |= {
+        "BOUNCE_MAILBOX_URL": dovecot.url("pop3s"),
+        "BOUNCE_MAILBOX_CA_FILE": str(dovecot.ca_file),
+        "BOUNCE_POLL_SECONDS": 60,
+    }
+    dovecot.deliver(message(1))
+    assert mailbox.poll_configured(app, Recorder(), now=1000.0) == PollResult(handled=1)
 
 
 def test_a_backlog_is_polled_again_at_the_next_tick(app, dovecot, monkeypatch):
