@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from datetime import timedelta
@@ -18,6 +19,8 @@ from typing import Any
 GENERATED_KEYS = ("SECRET_KEY", "SUPPRESSION_KEY", "PSEUDONYM_KEY")
 TRUE_WORDS = ("1", "true", "yes", "on")
 DEMO_SENDER = "Alumnibureau Demo College <alumni@demo-college.example>"
+# sns.<region>.amazonaws.com, and sns.<region>.amazonaws.com.cn in the China regions.
+SNS_HOSTS = r"sns\.[a-z0-9-]+\.amazonaws\.com(\.cn)?"
 
 
 def load_config(instance_path: Path, environ: Mapping[str, str] = os.environ) -> dict[str, Any]:
@@ -186,6 +189,17 @@ def load_config(instance_path: Path, environ: Mapping[str, str] = os.environ) ->
         # A browser that logged in to an account with its password is not held to that
         # account's ceiling for this long (alumni/web/staff/known_browser.py).
         "STAFF_KNOWN_BROWSER_DAYS": int(env("STAFF_KNOWN_BROWSER_DAYS", "90")),
+        # -- bounces and complaints from mail providers (alumni/bounces/providers/) -----------
+        # The SNS topics whose SES notifications are taken; unset: the SES webhook is off (404).
+        "SES_SNS_TOPIC_ARNS": frozenset(_split(env("SES_SNS_TOPIC_ARNS", ""))),
+        # Hosts SNS's signing certificates and subscribe URLs may come from (a regular
+        # expression matched against the whole host name).
+        "SES_SNS_CERT_HOSTS": parse_host_pattern(env("SES_SNS_CERT_HOSTS", SNS_HOSTS)),
+        # Basic auth written into Postmark's webhook URL; unset: the Postmark webhook is off.
+        "POSTMARK_WEBHOOK_USER": env("POSTMARK_WEBHOOK_USER") or None,
+        "POSTMARK_WEBHOOK_PASSWORD": env("POSTMARK_WEBHOOK_PASSWORD") or None,
+        # Requests per client address to each webhook: a large campaign's bounces come fast.
+        "BOUNCE_WEBHOOK_RATE_LIMIT": env("BOUNCE_WEBHOOK_RATE_LIMIT", "600 per minute"),
     }
 
 
@@ -240,6 +254,16 @@ def parse_role_map(value: str) -> dict[str, str]:
             )
         mapping[claim_value] = role
     return mapping
+
+
+def parse_host_pattern(value: str) -> re.Pattern[str]:
+    """A regular expression for host names; one that does not compile stops the app."""
+    try:
+        return re.compile(value)
+    except re.error as error:
+        raise ValueError(
+            f"SES_SNS_CERT_HOSTS: {value!r} is not a regular expression ({error})"
+        ) from None
 
 
 def _secure_cookies(environ: Mapping[str, str]) -> bool:

@@ -1,7 +1,9 @@
 """Who calls: the staff member of a bearer token, and whether their role may use the endpoint.
 
-Every view declares the roles it admits (``@allow``) or that it needs no token (``@public``);
-a view that declares neither admits nobody, so a forgotten decorator fails closed.
+Every view declares the roles it admits (``@allow``), that it needs no token (``@public``), or
+that a mail provider calls it and the view checks the provider's own signature or credentials
+(``@provider_webhook``); a view that declares none of these admits nobody, so a forgotten
+decorator fails closed.
 """
 
 from __future__ import annotations
@@ -30,6 +32,13 @@ def public(view: View) -> View:
     return view
 
 
+def provider_webhook(view: View) -> View:
+    """A mail provider calls the view, with no staff token: the view refuses (401) whatever
+    its provider's signature or credentials do not vouch for (alumni/web/api/bounces.py)."""
+    view.api_provider_webhook = True  # type: ignore[attr-defined]
+    return view
+
+
 def allow(*roles: Role) -> Callable[[View], View]:
     def decorator(view: View) -> View:
         view.api_roles = frozenset(roles)  # type: ignore[attr-defined]
@@ -41,7 +50,7 @@ def allow(*roles: Role) -> Callable[[View], View]:
 @bp.before_request
 def authenticate() -> None:
     view = current_app.view_functions.get(request.endpoint or "")
-    if getattr(view, "api_public", False):
+    if getattr(view, "api_public", False) or getattr(view, "api_provider_webhook", False):
         return
     raw = bearer_token(request.headers.get("Authorization"))
     if raw is None:

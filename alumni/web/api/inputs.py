@@ -7,18 +7,20 @@ of range is a 422 whose message names the field, so that a script's author knows
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
-from flask import request
+from flask import current_app, request
 from werkzeug.datastructures import MultiDict
 
 from alumni.models import LOCAL_TIME, utcnow
 from alumni.models.purpose import Purpose
 from alumni.people.validation import FIRST_GRADUATION_YEAR, InvalidValue, parse_programme
 from alumni.web.api.errors import ApiError
+
+View = TypeVar("View", bound=Callable[..., object])
 
 MAX_SUBJECT = 200  # the length of Campaign.subject
 MAX_BODY = 100_000
@@ -56,16 +58,31 @@ class AudienceFilter:
     graduation_years: list[int]
 
 
+def body_types(*mimetypes: str) -> Callable[[View], View]:
+    """The view takes a JSON body declared as one of ``mimetypes`` rather than only
+    application/json (SNS posts its JSON as text/plain)."""
+
+    def decorator(view: View) -> View:
+        view.api_body_types = mimetypes  # type: ignore[attr-defined]
+        return view
+
+    return decorator
+
+
 def require_json_body() -> None:
     """A request that carries a body must say it is JSON (``Content-Type: application/json``):
     415 otherwise, before anything reads it. A browser's cross-site form can send only form
-    encodings and text/plain, so this also keeps the API out of reach of such forms."""
+    encodings and text/plain, so this also keeps the API out of reach of such forms; a view
+    that takes text/plain (``body_types``) authenticates by the body's signature, which no
+    such form can make."""
     has_body = (
         bool(request.content_length)
         or "chunked" in request.headers.get("Transfer-Encoding", "").lower()
     )
-    if has_body and request.mimetype != JSON:
-        raise ApiError(415, "a request body must be JSON: Content-Type: application/json")
+    view = current_app.view_functions.get(request.endpoint or "")
+    accepted = getattr(view, "api_body_types", (JSON,))
+    if has_body and request.mimetype not in accepted:
+        raise ApiError(415, f"a request body must be JSON: Content-Type: {' or '.join(accepted)}")
 
 
 def json_object(*, empty_allowed: bool = False) -> dict[str, Any]:

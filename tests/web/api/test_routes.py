@@ -26,6 +26,7 @@ from alumni.models import (
     utcnow,
 )
 from alumni.models.purpose import Purpose
+from alumni.web.api import openapi
 from tests.support.factories import answer, make_alumnus, make_campaign, make_staff
 from tests.support.opens import pixel_paths, send_campaign
 
@@ -685,8 +686,11 @@ def test_document_describes_every_route_and_nothing_else(app, document):
         if method in {"get", "put", "post", "patch", "delete"}
     }
 
+    undescribed = {(path, "post") for path in openapi.NOT_DESCRIBED}
+
     assert document["servers"] == [{"url": API}]
-    assert routes == described
+    assert routes - undescribed == described
+    assert undescribed <= routes
 
 
 def references(node: Any) -> list[str]:
