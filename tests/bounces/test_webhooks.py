@@ -787,7 +787,9 @@ class Pages(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         if self.path == "/redirect.pem":
             self.send_response(302)
-            self.send_header("Location", "http://attacker.example/cert.pem")
+            # To a certificate that would be read if the redirect were followed.
+            host, port = self.server.server_address[:2]
+            self.send_header("Location", f"http://{host}:{port}/cert.pem")
             self.end_headers()
             return
         body = CERTIFICATE if self.path == "/cert.pem" else b"x" * (ses.MAX_CERTIFICATE_BYTES + 1)
