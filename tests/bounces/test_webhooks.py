@@ -39,6 +39,17 @@ CERT_URL = "https://sns.eu-west-1.amazonaws.com/SimpleNotificationService-012345
 SNS_TEXT = "text/plain; charset=UTF-8"  # what SNS really sends
 POSTMARK_USER, POSTMARK_PASSWORD = "postmark", "correct horse battery staple"
 HASHES = {"1": hashes.SHA1, "2": hashes.SHA256}
+# The fields SNS signs, in its documented order (written out here, not taken from the code).
+NOTIFICATION_FIELDS = ["Message", "MessageId", "Subject", "Timestamp", "TopicArn", "Type"]
+CONFIRMATION_FIELDS = [
+    "Message",
+    "MessageId",
+    "SubscribeURL",
+    "Timestamp",
+    "Token",
+    "TopicArn",
+    "Type",
+]
 
 
 def sample(name: str) -> dict[str, Any]:
@@ -77,7 +88,7 @@ CERTIFICATE = make_certificate(KEY)
 def sign(message: dict[str, Any], *, version: str = "1", key: rsa.RSAPrivateKey = KEY) -> dict:
     """``message`` with SignatureVersion, SigningCertURL and Signature, as SNS signs it: the
     documented fields of its type in order, each as ``name\\nvalue\\n``."""
-    fields = ses.SIGNED_FIELDS[message["Type"]]
+    fields = NOTIFICATION_FIELDS if message["Type"] == "Notification" else CONFIRMATION_FIELDS
     text = "".join(f"{name}\n{message[name]}\n" for name in fields if name in message)
     signature = key.sign(text.encode(), padding.PKCS1v15(), HASHES[version]())
     return {
@@ -191,6 +202,25 @@ def test_a_subject_is_signed_too(client, fetched, delivered):
 
     message["Subject"] = "Something else"
     assert post_sns(client, message).status_code == 401
+
+
+def test_the_string_to_sign_is_the_documented_one():
+    message = {
+        "Type": "Notification",
+        "MessageId": "m-1",
+        "TopicArn": TOPIC,
+        "Message": "line one\nline two",
+        "Timestamp": "2026-11-27T15:00:00.000Z",
+        "UnsubscribeURL": "https://sns.eu-west-1.amazonaws.com/?Action=Unsubscribe",
+        "SignatureVersion": "1",
+    }
+
+    assert ses.string_to_sign(message) == (
+        b"Message\nline one\nline two\nMessageId\nm-1\n"
+        b"Timestamp\n2026-11-27T15:00:00.000Z\nTopicArn\n"
+        + TOPIC.encode()
+        + b"\nType\nNotification\n"
+    )
 
 
 def test_json_content_type_is_taken_as_well(client, fetched, delivered):
@@ -792,7 +822,7 @@ class Pages(BaseHTTPRequestHandler):
             self.send_header("Location", f"http://{host}:{port}/cert.pem")
             self.end_headers()
             return
-        body = CERTIFICATE if self.path == "/cert.pem" else b"x" * (ses.MAX_CERTIFICATE_BYTES + 1)
+        body = CERTIFICATE if self.path == "/cert.pem" else b"x" * (ses.MAX_FETCH_BYTES + 1)
         self.send_response(200)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()

@@ -69,7 +69,8 @@ SIGNATURE_HASHES: dict[str, Callable[[], hashes.HashAlgorithm]] = {
     "2": hashes.SHA256,
 }
 FETCH_TIMEOUT = 10  # seconds, for the certificate and the subscription confirmation
-MAX_CERTIFICATE_BYTES = 64 * 1024
+# A certificate, or SNS's answer to a confirmation: a few kilobytes.
+MAX_FETCH_BYTES = 64 * 1024
 MAX_CACHED_CERTIFICATES = 32  # SNS uses one certificate per region at a time
 
 # SES: https://docs.aws.amazon.com/ses/latest/dg/notification-contents.html
@@ -215,11 +216,13 @@ def fetch(url: str) -> bytes:
                 raise ProviderUnreachable(
                     f"{urlsplit(url).hostname} answered {response.status_code}"
                 )
-            body = response.raw.read(MAX_CERTIFICATE_BYTES + 1, decode_content=True)
+            body = response.raw.read(MAX_FETCH_BYTES + 1, decode_content=True)
     except requests.RequestException as error:
         raise ProviderUnreachable(f"{urlsplit(url).hostname}: {type(error).__name__}") from None
-    if len(body) > MAX_CERTIFICATE_BYTES:
-        raise ProviderUnreachable(f"{urlsplit(url).hostname} sent more than a certificate")
+    if len(body) > MAX_FETCH_BYTES:
+        raise ProviderUnreachable(
+            f"{urlsplit(url).hostname} sent more than {MAX_FETCH_BYTES} bytes"
+        )
     return body
 
 
