@@ -274,3 +274,24 @@ def test_declining_the_invitation_sends_no_receipt(app, client, outbox):
     assert client.post(url, data={"List-Unsubscribe": "One-Click"}).status_code == 200
     finish_jobs(app)
     assert receipts_to(outbox, person.email) == []
+
+
+@pytest.mark.parametrize(
+    "value", ["Schoolstraat 1", "Schoolstraat 1, 1234 AB", "Schoolstraat 1, , Utrecht", ""]
+)
+def test_a_postal_address_that_is_not_three_parts_stops_the_app(value):
+    from alumni.config import parse_postal_address
+
+    with pytest.raises(ValueError, match="ORGANISATION_ADDRESS"):
+        parse_postal_address(value)
+
+
+def test_a_good_postal_address_is_split_into_its_parts():
+    from alumni.config import parse_postal_address
+
+    assert parse_postal_address(" Schoolstraat 1 , 3511 AB ,Utrecht") == {
+        "streetAddress": "Schoolstraat 1",
+        "postalCode": "3511 AB",
+        "addressLocality": "Utrecht",
+        "addressCountry": "NL",
+    }
