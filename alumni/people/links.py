@@ -38,7 +38,7 @@ class LinkKind(StrEnum):
     DECLINE = "decline"  # an invitation's opt-out: do not contact me
     CONFIRM_ADDRESS = "confirm-address"  # sent to a new address typed by the person
     KEEP_ADDRESS = "keep-address"  # sent to the old address after a change: undo it
-    JOIN = "join"  # sent to the address typed at /join: confirm it, then the consent form
+    JOIN = "confirm-join"  # sent to the address typed at /join: confirm it, then the consent form
 
 
 def _days(setting: str) -> Callable[[Mapping[str, Any]], timedelta]:
