@@ -69,6 +69,34 @@ def record_choices(
     return changed
 
 
+def renew(alumnus: Alumnus, at: datetime | None = None) -> list[Purpose]:
+    """ "Keep my choices", asked again: every consent given is given anew under the notice in
+    force, with evidence (channel ``renewal``). Not a change: the state stays, its date and
+    notice move on, which ``record_choices`` (changes only) would not record. Returns the
+    purposes renewed; a person with no consent renews nothing."""
+    now = at or utcnow()
+    notice = notices.version_in_force()
+    renewed = []
+    for consent in alumnus.consents:
+        if not consent.granted:
+            continue
+        consent.changed_at = now
+        consent.notice_version = notice
+        db.session.add(
+            ConsentEvidence(
+                subject_id=alumnus.subject_id,
+                purpose=consent.purpose,
+                decision=ConsentState.GRANTED,
+                recorded_at=now,
+                notice_version=notice,
+                channel=EvidenceChannel.RENEWAL,
+            )
+        )
+        renewed.append(consent.purpose)
+        count("alumni_consent_renewals", consent.purpose.value)
+    return renewed
+
+
 def withdraw_granted(
     alumnus: Alumnus, channel: EvidenceChannel, at: datetime | None = None
 ) -> list[Purpose]:

@@ -38,6 +38,7 @@ class LinkKind(StrEnum):
     DECLINE = "decline"  # an invitation's opt-out: do not contact me
     CONFIRM_ADDRESS = "confirm-address"  # sent to a new address typed by the person
     KEEP_ADDRESS = "keep-address"  # sent to the old address after a change: undo it
+    RENEWAL = "renewal"  # asked again (a new notice, an old consent): keep my choices
 
 
 def _days(setting: str) -> Callable[[Mapping[str, Any]], timedelta]:
@@ -84,6 +85,12 @@ CAPABILITIES: dict[LinkKind, Capability] = {
     ),
     LinkKind.CONFIRM_ADDRESS: Capability(("alumni.confirm_address",), _fixed(timedelta(hours=24))),
     LinkKind.KEEP_ADDRESS: Capability(("alumni.keep_address",), _fixed(timedelta(days=7))),
+    # Works as long as the answer is awaited: after the grace period the consent has lapsed.
+    LinkKind.RENEWAL: Capability(
+        ("alumni.renewal",),
+        _days("RENEWAL_GRACE_DAYS"),
+        hands_out=frozenset({LinkKind.PREFERENCES}),
+    ),
 }
 
 # The kind of link each page takes: a page belongs to one kind only.

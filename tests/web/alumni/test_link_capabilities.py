@@ -29,6 +29,7 @@ PAGES = {
     "alumni.decline": ("/decline/{}", ("GET", "POST", "ONE-CLICK")),
     "alumni.confirm_address": ("/confirm-address/{}", ("GET", "POST")),
     "alumni.keep_address": ("/keep-address/{}", ("GET", "POST")),
+    "alumni.renewal": ("/renewal/{}", ("GET", "POST")),
 }
 OWN_PAGE = {kind: rule.pages[0] for kind, rule in CAPABILITIES.items()}
 
