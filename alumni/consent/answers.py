@@ -11,6 +11,7 @@ from enum import StrEnum
 from typing import Any
 
 from alumni import audit
+from alumni.consent import renewal
 from alumni.consent.decisions import granted_purposes, record_choices
 from alumni.erasure import is_being_erased, request_erasure
 from alumni.models import (
@@ -63,6 +64,8 @@ def change_preferences(
         return True
     correct_data(alumnus, corrections)
     changed = record_choices(alumnus, choices, EvidenceChannel.PREFERENCES)
+    # Saved while asked to renew: the choices kept are given anew, the answer is in.
+    renewal.answered(alumnus, EvidenceChannel.PREFERENCES)
     if locale:
         alumnus.locale = locale
     if paused is True:
