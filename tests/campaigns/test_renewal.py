@@ -32,8 +32,9 @@ from alumni.models import (
 )
 from alumni.models.purpose import Purpose
 from alumni.people import retention
+from alumni.people.links import LinkKind, make_token
 from tests.conftest import finish_jobs
-from tests.support.alumni_pages import csrf_token
+from tests.support.alumni_pages import csrf_token, submit_choices
 from tests.support.factories import answer, make_alumnus
 
 GRACE = timedelta(days=60)
@@ -233,3 +234,22 @@ def test_months_before_keeps_the_day_or_takes_the_last_of_the_month(moment, mont
 
     start = datetime.fromisoformat(moment).replace(tzinfo=UTC)
     assert renewal.months_before(start, months).date().isoformat() == expected
+
+
+def test_choices_saved_on_the_preferences_are_an_answer(app, client, outbox):
+    """ "Change my choices": what the person keeps there is given anew and does not lapse."""
+    person = consenting()
+    publish_material()
+    start = soon()
+    tick(app, start)
+    url = "/preferences/" + make_token(LinkKind.PREFERENCES, person)
+    status, _ = submit_choices(client, url, {Purpose.EVENTS})
+    assert status == 303
+
+    db.session.expire_all()
+    assert (Purpose.EVENTS, ConsentState.GRANTED, EvidenceChannel.PREFERENCES, "2027-01") in (
+        channels(person)
+    )
+    assert retention.run(start + GRACE + timedelta(minutes=1)).renewals_lapsed == 0
+    kept = db.session.get(Alumnus, person.id)
+    assert {c.purpose for c in kept.consents if c.granted} == {Purpose.EVENTS}
