@@ -89,6 +89,7 @@ def downgrade():
         )
         batch_op.drop_column("reminds_id")
         batch_op.drop_column("renewal_key")
+        batch_op.drop_constraint(batch_op.f("ck_campaigns_campaign_kind"), type_="check")
         batch_op.drop_column("kind")
     _change(NEW_CHANNELS, OLD_CHANNELS)
 
