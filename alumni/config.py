@@ -78,6 +78,12 @@ def load_config(instance_path: Path, environ: Mapping[str, str] = os.environ) ->
         "DKIM_SELECTOR": env("DKIM_SELECTOR", "alumni"),
         "DKIM_DOMAIN": env("DKIM_DOMAIN") or None,
         "PRIVACY_CONTACT": env("PRIVACY_CONTACT", "privacy@demo-college.example"),
+        # The controller in every consent receipt (Kantara CR 1.1 asks for a postal address and
+        # a telephone number): "street and number, postal code, place".
+        "ORGANISATION_ADDRESS": parse_postal_address(
+            env("ORGANISATION_ADDRESS", "Demostraat 1, 1234 AB, Demostad")
+        ),
+        "ORGANISATION_PHONE": env("ORGANISATION_PHONE", "+31 30 000 0000").strip(),
         "ERASURE_LEDGER_PATH": env(
             "ERASURE_LEDGER_PATH", str(instance_path / "erasure-ledger.jsonl")
         ),
@@ -220,6 +226,23 @@ def parse_keep_fields(value: str) -> dict[str, str]:
             raise ValueError(f"ERASURE_KEEP_FIELDS: {name!r} needs the legal duty that keeps it")
         kept[name] = reason
     return kept
+
+
+def parse_postal_address(value: str) -> dict[str, str]:
+    """``street and number, postal code, place`` (in the Netherlands) into the parts of a
+    postal address as a consent receipt writes them; anything else stops the app."""
+    parts = [part.strip() for part in value.split(",")]
+    if len(parts) != 3 or not all(parts):
+        raise ValueError(
+            f"ORGANISATION_ADDRESS: {value!r} is not 'street and number, postal code, place'"
+        )
+    street, postal_code, place = parts
+    return {
+        "streetAddress": street,
+        "postalCode": postal_code,
+        "addressLocality": place,
+        "addressCountry": "NL",
+    }
 
 
 def parse_role_map(value: str) -> dict[str, str]:

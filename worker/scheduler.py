@@ -20,15 +20,24 @@ log = logging.getLogger(__name__)
 
 
 def steps() -> list[Callable[[], object]]:
-    """In order: erasures the database lacks (a restore), erasure requests whose job was lost,
-    retention when due, campaigns, and the opens counted in Redis into the database."""
+    """In order: erasures the database lacks (a restore), consent receipts that are due (the
+    last ones before the erasures they precede), erasure requests whose job was lost, retention
+    when due, campaigns, and the opens counted in Redis into the database."""
     from alumni import erasure
     from alumni.campaigns import sending
+    from alumni.consent import receipts
     from alumni.opens import flush_opens
     from alumni.people import retention
 
     # Counting opens comes last and on its own: it must never hold up sending.
-    return [erasure.catch_up, erasure.sweep, retention.run_if_due, sending.tick, flush_opens]
+    return [
+        erasure.catch_up,
+        receipts.send_due,
+        erasure.sweep,
+        retention.run_if_due,
+        sending.tick,
+        flush_opens,
+    ]
 
 
 def tick() -> None:

@@ -9,6 +9,7 @@ import dramatiq
 from alumni import erasure
 from alumni.accounts import notices
 from alumni.campaigns import sending
+from alumni.consent import receipts
 from alumni.core.jobs import Job
 from alumni.extensions import db
 from alumni.mail import TemporaryFailure
@@ -107,6 +108,34 @@ def erase_alumnus(request_id: int) -> None:
     """Idempotent: the request is claimed on its row; a person erased before stays so."""
     carried = erasure.carry_out(request_id)
     log.info("erase_alumnus %s: %s, %d erased", request_id, carried.outcome, carried.erased)
+
+
+@dramatiq.actor(actor_name=Job.SEND_RECEIPT, **MAIL_RETRIES)
+def send_receipt(alumnus_id: int) -> None:
+    """Idempotent: the receipt owed is claimed on the person's row; a second job finds none."""
+    try:
+        outcome = receipts.deliver_receipt(alumnus_id)
+        db.session.commit()
+    except TemporaryFailure:
+        db.session.rollback()
+        log.warning("send_receipt %s: mail server unavailable, will retry", alumnus_id)
+        raise
+    log.info("send_receipt %s: %s", alumnus_id, outcome)
+
+
+@dramatiq.actor(
+    actor_name=Job.SEND_LAST_RECEIPT, max_retries=20, min_backoff=1_000, max_backoff=5 * 60_000
+)
+def send_last_receipt(request_id: int) -> None:
+    """Idempotent: the receipt is claimed on the person's row, the erasure on its request."""
+    outcome, carried = receipts.last_receipt_then_erase(request_id)
+    log.info(
+        "send_last_receipt %s: %s, %s, %d erased",
+        request_id,
+        outcome,
+        carried.outcome,
+        carried.erased,
+    )
 
 
 # `dramatiq worker.tasks` imports this module on its own: create the app, which binds the

@@ -2,6 +2,10 @@
 
 "No" to every purpose means nothing is kept for alumni purposes: the person is erased. Mail
 stops with the answer; the erasure itself follows within seconds (``alumni.erasure``).
+
+Every answer that changes a consent owes the person a consent receipt
+(``alumni.consent.receipts``); withdrawing everything owes them the last one, sent before the
+erasure. Another way of answering (a renewal) calls ``receipts.owe_receipt`` the same way.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from typing import Any
 
 from alumni import audit
 from alumni.consent.decisions import granted_purposes, record_choices
+from alumni.consent.receipts import owe_receipt
 from alumni.erasure import is_being_erased, request_erasure
 from alumni.models import (
     PERSONAL_FIELDS,
@@ -40,6 +45,7 @@ def answer_invitation(
         alumnus.move_to(AlumnusStatus.INVITED)
     alumnus.move_to(AlumnusStatus.RESPONDED)
     alumnus.responded_at = utcnow()
+    owe_receipt(alumnus)
     audit.record(
         "consent.answered",
         actor="alumnus",
@@ -71,6 +77,7 @@ def change_preferences(
         alumnus.paused_at = None
         audit.record("alumnus.unpaused", actor="alumnus", subject_id=alumnus.subject_id)
     if changed:
+        owe_receipt(alumnus)
         audit.record(
             "consent.changed",
             actor="alumnus",
@@ -98,6 +105,7 @@ def opt_out(alumnus: Alumnus, purpose: Purpose, channel: EvidenceChannel) -> Opt
         withdraw_entirely(alumnus, channel)
         return OptOut.ERASED
     record_choices(alumnus, {purpose: False}, channel)
+    owe_receipt(alumnus, batched=channel is EvidenceChannel.ONE_CLICK)
     audit.record(
         "consent.opted_out",
         actor="alumnus",
@@ -114,7 +122,8 @@ def decline(alumnus: Alumnus, channel: EvidenceChannel) -> bool:
     under way already."""
     if is_being_erased(alumnus):
         return False
-    withdraw_entirely(alumnus, channel)
+    # No receipt: the person asked not to be written to, and consented to nothing.
+    request_erasure(alumnus, reason=SuppressionReason.WITHDRAWN, channel=channel, actor="alumnus")
     return True
 
 
@@ -126,8 +135,15 @@ def pause_mail(alumnus: Alumnus) -> None:
 
 
 def withdraw_entirely(alumnus: Alumnus, channel: EvidenceChannel) -> None:
-    """Every consent ends and mail stops now; the data is erased within seconds."""
-    request_erasure(alumnus, reason=SuppressionReason.WITHDRAWN, channel=channel, actor="alumnus")
+    """Every consent ends and mail stops now; the last receipt goes, then the data is erased
+    within seconds."""
+    request_erasure(
+        alumnus,
+        reason=SuppressionReason.WITHDRAWN,
+        channel=channel,
+        actor="alumnus",
+        last_receipt=True,
+    )
 
 
 def correct_data(alumnus: Alumnus, corrections: Mapping[str, Any]) -> list[str]:

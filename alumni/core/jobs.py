@@ -26,6 +26,8 @@ class Job(StrEnum):
     DISPATCH_CAMPAIGN = "dispatch_campaign"
     SEND_CAMPAIGN_BATCH = "send_campaign_batch"
     ERASE_ALUMNUS = "erase_alumnus"
+    SEND_RECEIPT = "send_receipt"
+    SEND_LAST_RECEIPT = "send_last_receipt"
     SEND_STAFF_INVITATION = "send_staff_invitation"
     SEND_PASSWORD_RESET = "send_password_reset"
     SEND_STAFF_NOTICE = "send_staff_notice"
@@ -33,7 +35,7 @@ class Job(StrEnum):
 
 # The scheduler's tick finds these in the database and does them itself when their message is
 # lost: a broker that cannot take one (Redis down) must not fail the request that committed it.
-SWEPT_BY_TICK = frozenset({Job.ERASE_ALUMNUS})
+SWEPT_BY_TICK = frozenset({Job.ERASE_ALUMNUS, Job.SEND_RECEIPT, Job.SEND_LAST_RECEIPT})
 
 
 def enqueue_after_commit(job: Job, *args: object) -> None:

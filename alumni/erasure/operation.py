@@ -56,7 +56,14 @@ SWEEP_BATCH = 200
 # Erasures in one transaction, at most, where many requests wait (``carry_out``).
 GROUP = 50
 # Dates of the person's dealings with us; they go with the rest.
-ERASED_DATES = ("invited_at", "invitation_sent_at", "responded_at", "paused_at")
+ERASED_DATES = (
+    "invited_at",
+    "invitation_sent_at",
+    "responded_at",
+    "paused_at",
+    "receipt_due_at",
+    "receipt_sent_at",
+)
 
 # SQLite lets one connection write at a time, and a connection that finds the database locked
 # sleeps in SQLite's busy handler (1, 2, 5, 10, 15 ms ...) before it looks again, while the lock
@@ -68,14 +75,24 @@ _sqlite_writer = threading.Lock()
 
 
 def request_erasure(
-    alumnus: Alumnus, *, reason: SuppressionReason, channel: EvidenceChannel, actor: str
+    alumnus: Alumnus,
+    *,
+    reason: SuppressionReason,
+    channel: EvidenceChannel,
+    actor: str,
+    last_receipt: bool = False,
 ) -> None:
     """Stop all mail to the person now and queue their erasure, in the caller's transaction
-    (the caller commits). Asking twice changes nothing."""
+    (the caller commits). Asking twice changes nothing.
+
+    ``last_receipt``: the person withdraws everything themselves and is owed a last consent
+    receipt; its job sends it and then erases (``alumni.consent.receipts``), and no other
+    erasure job takes the request into its group meanwhile. Any other receipt owed lapses."""
     alumnus = _locked(alumnus.id)
     if is_being_erased(alumnus):
         return
     _stop_mail(alumnus, reason, channel)
+    alumnus.receipt_due_at = utcnow() if last_receipt else None
     request = ErasureRequest(
         alumnus_id=alumnus.id,
         subject_id=alumnus.subject_id,
@@ -87,7 +104,7 @@ def request_erasure(
     db.session.add(request)
     db.session.flush()
     _audit("alumnus.erasure_requested", alumnus, reason, channel, actor)
-    enqueue_after_commit(Job.ERASE_ALUMNUS, request.id)
+    enqueue_after_commit(Job.SEND_LAST_RECEIPT if last_receipt else Job.ERASE_ALUMNUS, request.id)
 
 
 def erase_alumnus(

@@ -80,7 +80,8 @@ _CLAIM_AND_LOCK = (
 # Requests waiting beside the one a job claimed, with their person, for the same transaction.
 # Only what nobody holds: a request or person locked by another erasure or by a sender is
 # skipped (its own job does it), so the group never waits for anyone. On SQLite the write lock,
-# taken by the first claim, keeps everyone else out, and FOR UPDATE renders as nothing.
+# taken by the first claim, keeps everyone else out, and FOR UPDATE renders as nothing. A
+# person still owed their last consent receipt is left to their own job, which sends it first.
 _CLAIM_WAITING = (
     sa.select(
         _requests.c.alumnus_id,
@@ -90,7 +91,11 @@ _CLAIM_WAITING = (
         *_PERSON_COLUMNS,
     )
     .join_from(_requests, _alumni, _alumni.c.id == _requests.c.alumnus_id)
-    .where(_requests.c.done_at.is_(None), _requests.c.id != sa.bindparam("p_request"))
+    .where(
+        _requests.c.done_at.is_(None),
+        _requests.c.id != sa.bindparam("p_request"),
+        _alumni.c.receipt_due_at.is_(None),
+    )
     .order_by(_requests.c.id)
     .limit(sa.bindparam("p_limit", type_=sa.Integer()))
     .with_for_update(of=(_requests, _alumni), skip_locked=True)

@@ -10,6 +10,7 @@ from flask import Flask, current_app
 
 from alumni.mail.backends import MailBackend, MemoryBackend, OutboxBackend, SMTPBackend
 from alumni.mail.message import (
+    Attachment,
     Email,
     MailError,
     OutgoingMessage,
@@ -19,6 +20,7 @@ from alumni.mail.message import (
 )
 
 __all__ = [
+    "Attachment",
     "Email",
     "MailBackend",
     "MailError",

@@ -12,7 +12,7 @@ import css_inline
 from flask import current_app, render_template
 from flask_babel import force_locale
 
-from alumni.mail.message import Email
+from alumni.mail.message import Attachment, Email
 
 _inliner = css_inline.CSSInliner(load_remote_stylesheets=False)
 
@@ -23,6 +23,7 @@ def render_email(
     to: str,
     locale: str,
     headers: Mapping[str, str] | None = None,
+    attachments: tuple[Attachment, ...] = (),
     **context: Any,
 ) -> Email:
     context.setdefault("organisation", current_app.config["ORGANISATION_NAME"])
@@ -31,7 +32,14 @@ def render_email(
         subject = render_template(f"email/{template}/subject.txt", **context).strip()
         text = render_template(f"email/{template}/body.txt", **context)
         html = _inliner.inline(render_template(f"email/{template}/body.html", **context))
-    return Email(to=to, subject=subject, text=text, html=html, headers=dict(headers or {}))
+    return Email(
+        to=to,
+        subject=subject,
+        text=text,
+        html=html,
+        headers=dict(headers or {}),
+        attachments=attachments,
+    )
 
 
 def one_click_headers(url: str, token: str) -> dict[str, str]:

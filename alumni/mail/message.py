@@ -29,12 +29,22 @@ class PermanentFailure(MailError):
 
 
 @dataclass(frozen=True)
+class Attachment:
+    """A file that goes with an email, e.g. the JSON of a consent receipt."""
+
+    filename: str
+    content_type: str
+    data: bytes
+
+
+@dataclass(frozen=True)
 class Email:
     to: str
     subject: str
     text: str
     html: str
     headers: Mapping[str, str] = field(default_factory=dict)
+    attachments: tuple[Attachment, ...] = ()
 
 
 def single_line(value: str) -> str:
@@ -85,9 +95,15 @@ def build_message(email: Email, sender: str) -> OutgoingMessage:
     """Multipart text and HTML, with Message-ID and Date; no tracking of any kind here."""
     name, address = _parsed(sender)
     domain = address.rpartition("@")[2] or "localhost"
-    # "=_" never occurs in base64: the boundary cannot occur in either part. It need not be
+    # "=_" never occurs in base64: the boundary cannot occur in any part. It need not be
     # unpredictable, so it costs no call to the system's random source.
     boundary = f"=_{random.getrandbits(128):032x}"
+    body = _alternative(boundary, email)
+    content_type = f'multipart/alternative; boundary="{boundary}"'
+    if email.attachments:
+        mixed = f"=_{random.getrandbits(128):032x}"
+        body = _mixed(mixed, content_type, body, email.attachments)
+        content_type = f'multipart/mixed; boundary="{mixed}"'
     headers = [
         ("From", _sender(single_line(name), address)),
         ("To", single_line(email.to)),
@@ -96,9 +112,13 @@ def build_message(email: Email, sender: str) -> OutgoingMessage:
         ("Message-ID", make_msgid(domain=domain)),
         *((header, _header(single_line(value))) for header, value in email.headers.items()),
         ("MIME-Version", "1.0"),
-        ("Content-Type", f'multipart/alternative; boundary="{boundary}"'),
+        ("Content-Type", content_type),
     ]
-    body = b"".join(
+    return OutgoingMessage(address, single_line(email.to), headers, body)
+
+
+def _alternative(boundary: str, email: Email) -> bytes:
+    return b"".join(
         (
             _part(boundary, "plain", email.text),
             _part(boundary, "html", email.html),
@@ -106,7 +126,23 @@ def build_message(email: Email, sender: str) -> OutgoingMessage:
             CRLF,
         )
     )
-    return OutgoingMessage(address, single_line(email.to), headers, body)
+
+
+def _mixed(
+    boundary: str, alternative_type: str, alternative: bytes, attachments: tuple[Attachment, ...]
+) -> bytes:
+    """The text and HTML first, then every file as an attachment."""
+    parts = [f"--{boundary}\r\nContent-Type: {alternative_type}\r\n\r\n".encode(), alternative]
+    for attachment in attachments:
+        filename = single_line(attachment.filename).replace('"', "")
+        head = (
+            f"--{boundary}\r\nContent-Type: {attachment.content_type}\r\n"
+            f'Content-Disposition: attachment; filename="{filename}"\r\n'
+            "Content-Transfer-Encoding: base64\r\n\r\n"
+        )
+        parts.append(head.encode() + _base64_lines(attachment.data))
+    parts += [f"--{boundary}--".encode(), CRLF]
+    return b"".join(parts)
 
 
 def _part(boundary: str, subtype: str, text: str) -> bytes:
@@ -114,11 +150,15 @@ def _part(boundary: str, subtype: str, text: str) -> bytes:
         f'--{boundary}\r\nContent-Type: text/{subtype}; charset="utf-8"\r\n'
         "Content-Transfer-Encoding: base64\r\n\r\n"
     )
-    encoded = base64.b64encode(text.encode())
+    return head.encode() + _base64_lines(text.encode())
+
+
+def _base64_lines(data: bytes) -> bytes:
+    encoded = base64.b64encode(data)
     # Lines of 76 characters (RFC 2045), cut in one pass rather than per 57 bytes of input.
     lines = [encoded[start : start + 76] for start in range(0, len(encoded), 76)]
     lines.append(b"")  # the last line ends with CRLF too
-    return head.encode() + CRLF.join(lines)
+    return CRLF.join(lines)
 
 
 def _folded(name: str, value: str) -> str:

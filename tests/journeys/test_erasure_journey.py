@@ -5,6 +5,7 @@ worker's log, in this process's log or in the ledger (I1, I2, I6)."""
 
 from __future__ import annotations
 
+import json
 import logging
 
 import pytest
@@ -68,6 +69,7 @@ def test_withdrawn_people_are_never_mailed_and_a_worker_process_erases_them(
     db.session.expire_all()
     values = [value for person in people[:3] for value in personal_values(person)]
     staying = people[3]
+    addresses = [person.email for person in people]
 
     for path, person in zip(
         (one_click, delete_my_data, withdraw_entirely), people[:3], strict=True
@@ -101,13 +103,20 @@ def test_withdrawn_people_are_never_mailed_and_a_worker_process_erases_them(
     finally:
         stop(worker)
 
-    assert "erase_alumnus" in log.read_text()  # the worker did it, not this process
+    assert "send_last_receipt" in log.read_text()  # the worker did it, not this process
     assert scan_database(values) == []
     assert scan_redis(redis_namespace, values)[1] == []
     assert scan_file(log, values) == []
     assert scan_log(caplog.records, values) == []
     assert scan_file(app.config["ERASURE_LEDGER_PATH"], values) == []
-    assert smtp_server.recipients() == [staying.email]
+    # The campaign reached only the one who stays; each of the others got one email after
+    # the withdrawal: the last consent receipt, sent before the erasure.
+    receipts = [m for m in smtp_server.messages if m.get_content_type() == "multipart/mixed"]
+    others = [m for m in smtp_server.messages if m.get_content_type() != "multipart/mixed"]
+    assert [m["To"] for m in others] == [addresses[3]]
+    last = {m["To"]: json.loads(next(m.iter_attachments()).get_content()) for m in receipts}
+    assert sorted(last) == sorted(addresses)
+    assert [last[address]["erasureRequested"] for address in addresses] == [True] * 3 + [False]
 
 
 def erased_count() -> int:
