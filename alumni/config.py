@@ -109,6 +109,10 @@ def load_config(instance_path: Path, environ: Mapping[str, str] = os.environ) ->
         "LINK_RATE_LIMIT_PER_ADDRESS": env("LINK_RATE_LIMIT_PER_ADDRESS", "3 per hour"),
         # Each request for a new address mails the address typed: per person.
         "ADDRESS_CHANGE_RATE_LIMIT": env("ADDRESS_CHANGE_RATE_LIMIT", "3 per hour;6 per day"),
+        # /join per client, and per address and per student number typed: a guessed date of
+        # birth costs a try, and nobody floods one inbox.
+        "JOIN_RATE_LIMIT": env("JOIN_RATE_LIMIT", "5 per minute;30 per hour"),
+        "JOIN_RATE_LIMIT_PER_ADDRESS": env("JOIN_RATE_LIMIT_PER_ADDRESS", "3 per hour;10 per day"),
         "RATELIMIT_STORAGE_URI": env("REDIS_URL") or "memory://",
         # Installations that share one Redis server keep their counts apart.
         "RATELIMIT_KEY_PREFIX": env("DRAMATIQ_NAMESPACE", "alumni"),

@@ -13,7 +13,7 @@ from alumni.consent import receipts
 from alumni.core.jobs import Job
 from alumni.extensions import db
 from alumni.mail import TemporaryFailure
-from alumni.people import addresses, invitations
+from alumni.people import addresses, invitations, joining
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +52,22 @@ def send_address_notice(change_id: int) -> None:
     outcome = addresses.deliver_change_notice(change_id)
     db.session.commit()
     log.info("send_address_notice %s: %s", change_id, outcome)
+
+
+@dramatiq.actor(actor_name=Job.MATCH_JOIN_REQUEST, **MAIL_RETRIES)
+def match_join_request(request_id: int) -> None:
+    """Idempotent: only a request still new is matched."""
+    outcome = joining.match_request(request_id)
+    db.session.commit()
+    log.info("match_join_request %s: %s", request_id, outcome)
+
+
+@dramatiq.actor(actor_name=Job.SEND_JOIN_CONFIRMATION, **MAIL_RETRIES)
+def send_join_confirmation(request_id: int) -> None:
+    """Safe to repeat: a second confirmation link is as good as the first."""
+    outcome = joining.deliver_confirmation(request_id)
+    db.session.commit()
+    log.info("send_join_confirmation %s: %s", request_id, outcome)
 
 
 @dramatiq.actor(actor_name=Job.SEND_STAFF_INVITATION, **MAIL_RETRIES)

@@ -23,6 +23,8 @@ class Job(StrEnum):
     SEND_FRESH_LINK = "send_fresh_link"
     SEND_ADDRESS_CONFIRMATION = "send_address_confirmation"
     SEND_ADDRESS_NOTICE = "send_address_notice"
+    MATCH_JOIN_REQUEST = "match_join_request"
+    SEND_JOIN_CONFIRMATION = "send_join_confirmation"
     DISPATCH_CAMPAIGN = "dispatch_campaign"
     SEND_CAMPAIGN_BATCH = "send_campaign_batch"
     ERASE_ALUMNUS = "erase_alumnus"

@@ -38,6 +38,7 @@ from alumni.models import (
     DeliveryStatus,
     ErasureRequest,
     EvidenceChannel,
+    JoinRequest,
     SkipReason,
     Suppression,
     SuppressionReason,
@@ -120,6 +121,16 @@ _END_CONSENTS = (
 # Addresses typed for a change, confirmed or not, and the old one kept for its undo.
 _END_ADDRESS_CHANGES = sa.delete(AddressChange.__table__).where(
     AddressChange.__table__.c.alumnus_id == _PERSON
+)
+# Requests to join that name the person, or that someone typed with their student number or
+# their address: what a visitor typed about them goes with them.
+_joins = JoinRequest.__table__
+_END_JOIN_REQUESTS = sa.delete(_joins).where(
+    sa.or_(
+        _joins.c.alumnus_id == _PERSON,
+        _joins.c.student_key == sa.bindparam("p_student_key", type_=sa.String()),
+        _joins.c.email == sa.bindparam("p_email", type_=sa.String()),
+    )
 )
 # Not "AND done_at IS NULL": PostgreSQL without statistics on the table (autovacuum off, as on
 # the benchmark's machine) then read all of the partial index of pending requests beside the
@@ -233,10 +244,10 @@ def clear_everywhere(
     deliveries: bool,
 ) -> None:
     """Clear the ``cleared`` columns of the person's row and mark them erased (their links
-    die with the link version), delete their consents (with evidence of those still given)
-    and address changes, put ``keys`` on the suppression list, mark their requests done and
-    log the erasure; with ``deliveries`` also end their deliveries (SQLite did that first,
-    for its write lock)."""
+    die with the link version), delete their consents (with evidence of those still given),
+    address changes and requests to join, put ``keys`` on the suppression list, mark their
+    requests done and log the erasure; with ``deliveries`` also end their deliveries (SQLite
+    did that first, for its write lock)."""
     dialect = _dialect()
     clock = utcnow()
     parameters: dict[str, Any] = {
@@ -246,6 +257,8 @@ def clear_everywhere(
         "p_actor": actor,
         "p_subject": person.subject_id,
         "p_details": {"reason": str(reason), "channel": str(channel)},
+        "p_student_key": person.student_key,
+        "p_email": person.email,
     }
     if keys:
         parameters["p_keys"] = keys if dialect == "postgresql" else json.dumps(keys)
@@ -269,7 +282,7 @@ def _writes(
 ) -> list[tuple[sa.Executable, frozenset[str]]]:
     """The statements, each with the names of its parameters; built once per shape."""
     writes: list[sa.Executable] = [_END_DELIVERIES] if deliveries else []
-    writes += [_END_ADDRESS_CHANGES, _REQUESTS_DONE, _AUDIT_ERASED]
+    writes += [_END_ADDRESS_CHANGES, _END_JOIN_REQUESTS, _REQUESTS_DONE, _AUDIT_ERASED]
     if keys:
         writes.append(_suppress(dialect))
     row = _clear_person(cleared, locale)

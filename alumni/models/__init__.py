@@ -23,6 +23,7 @@ from alumni.models.consent import (
     EvidenceChannel,
 )
 from alumni.models.erasure import ErasureRequest, ErasureState
+from alumni.models.join import JoinRequest, JoinRequestStatus
 from alumni.models.notice import PrivacyNotice, PublishedNoticeChanged
 from alumni.models.opens import OpenCount, OpenedToken, OpenFlush
 from alumni.models.staff import ApiToken, AuditEntry, Passkey, RecoveryCode, Role, StaffUser
@@ -52,6 +53,8 @@ __all__ = [
     "FailReason",
     "Gender",
     "InvalidTransition",
+    "JoinRequest",
+    "JoinRequestStatus",
     "OpenCount",
     "OpenFlush",
     "OpenedToken",

@@ -83,12 +83,25 @@ def waiting_change(link: Link) -> AddressChange:
 def confirm_change(link: Link, change: AddressChange) -> bool:
     """Make the new address the person's; False when it can no longer be theirs (someone
     else's by now, or suppressed), and then nothing changes."""
-    alumnus = _locked(link)
-    if is_address_suppressed(change.new_email) or _belongs_to_another(change.new_email, alumnus):
+    alumnus = locked_person(link)
+    if not may_become_theirs(change.new_email, alumnus):
         return False
-    now = utcnow()
+    switch_address(alumnus, change)
+    enqueue_after_commit(Job.SEND_FRESH_LINK, alumnus.id)
+    return True
+
+
+def may_become_theirs(address: str, alumnus: Alumnus) -> bool:
+    """Whether an address can be the person's: not suppressed, not someone else's."""
+    return not is_address_suppressed(address) and not _belongs_to_another(address, alumnus)
+
+
+def switch_address(alumnus: Alumnus, change: AddressChange) -> None:
+    """Make the change's new address the person's, its owner having proven it by a click:
+    every link sent before dies, other waiting requests go, and the old address is told,
+    with the link that undoes the change (``/join`` confirms an address this way too)."""
     change.old_email = alumnus.email
-    change.confirmed_at = now
+    change.confirmed_at = utcnow()
     alumnus.email = change.new_email
     alumnus.link_version += 1  # every link sent before dies, this one and other requests too
     db.session.execute(
@@ -99,9 +112,7 @@ def confirm_change(link: Link, change: AddressChange) -> bool:
         )
     )
     enqueue_after_commit(Job.SEND_ADDRESS_NOTICE, change.id)
-    enqueue_after_commit(Job.SEND_FRESH_LINK, alumnus.id)
     audit.record("address.changed", actor="alumnus", subject_id=alumnus.subject_id)
-    return True
 
 
 def deliver_change_notice(change_id: int) -> str:
@@ -138,7 +149,7 @@ def undoable_change(link: Link) -> AddressChange:
 
 def undo_change(link: Link, change: AddressChange) -> bool:
     """Give the person their old address back; False when it can no longer be theirs."""
-    alumnus = _locked(link)
+    alumnus = locked_person(link)
     old = change.old_email
     if old is None or is_address_suppressed(old) or _belongs_to_another(old, alumnus):
         return False
@@ -170,7 +181,7 @@ def forget_old_requests(now: datetime) -> int:
     ).rowcount
 
 
-def _locked(link: Link) -> Alumnus:
+def locked_person(link: Link) -> Alumnus:
     """The link's person, locked until the commit, with the link still theirs: of two clicks
     on one link at once, the second finds it used."""
     alumnus = link.alumnus

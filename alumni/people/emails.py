@@ -1,5 +1,6 @@
-"""The emails to a person about their record: the invitation, a fresh link, and the three of
-an address change. Each is a function that returns its content (``alumni.mail.compose``)."""
+"""The emails to a person about their record: the invitation, a fresh link, the three of an
+address change, and the confirmation of a request to join. Each is a function that returns
+its content (``alumni.mail.compose``)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from flask import current_app
 
 from alumni.mail import Email
 from alumni.mail.compose import one_click_headers, render_email
-from alumni.models import LOCAL_TIME, AddressChange, Alumnus
+from alumni.models import LOCAL_TIME, AddressChange, Alumnus, JoinRequest
 from alumni.models.purpose import Purpose
 from alumni.people.links import CAPABILITIES, LinkKind, link_url, link_url_for_token, make_token
 
@@ -56,6 +57,18 @@ def address_confirmation(alumnus: Alumnus, change: AddressChange) -> Email:
         locale=alumnus.locale,
         url=link_url(LinkKind.CONFIRM_ADDRESS, alumnus, change.id),
         hours=int(_lifetime(LinkKind.CONFIRM_ADDRESS) / timedelta(hours=1)),
+    )
+
+
+def join_confirmation(alumnus: Alumnus, request: JoinRequest) -> Email:
+    """To the address typed at /join: confirm it, then the consent form. Names nobody, and
+    is written in the language of the page the request was typed on."""
+    return render_email(
+        "join_confirmation",
+        to=request.email,
+        locale=request.locale,
+        url=link_url(LinkKind.JOIN, alumnus, request.id),
+        hours=int(_lifetime(LinkKind.JOIN) / timedelta(hours=1)),
     )
 
 

@@ -38,6 +38,7 @@ class LinkKind(StrEnum):
     DECLINE = "decline"  # an invitation's opt-out: do not contact me
     CONFIRM_ADDRESS = "confirm-address"  # sent to a new address typed by the person
     KEEP_ADDRESS = "keep-address"  # sent to the old address after a change: undo it
+    JOIN = "confirm-join"  # sent to the address typed at /join: confirm it, then the consent form
 
 
 def _days(setting: str) -> Callable[[Mapping[str, Any]], timedelta]:
@@ -84,6 +85,11 @@ CAPABILITIES: dict[LinkKind, Capability] = {
     ),
     LinkKind.CONFIRM_ADDRESS: Capability(("alumni.confirm_address",), _fixed(timedelta(hours=24))),
     LinkKind.KEEP_ADDRESS: Capability(("alumni.keep_address",), _fixed(timedelta(days=7))),
+    LinkKind.JOIN: Capability(
+        ("alumni.confirm_join",),
+        _fixed(timedelta(hours=24)),
+        hands_out=frozenset({LinkKind.OPTIN, LinkKind.PREFERENCES}),
+    ),
 }
 
 # The kind of link each page takes: a page belongs to one kind only.

@@ -11,6 +11,8 @@ scheduler's tick every ``RETENTION_INTERVAL_SECONDS``.
 - Audit entries and done erasure requests older than ``AUDIT_RETENTION_DAYS`` are deleted.
 - Address changes go once their links have expired: unconfirmed after a day, confirmed after
   the week in which the old address may undo them.
+- Requests to join (``/join``) go after 30 days whatever became of them, and once their
+  confirmation link has expired.
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ from alumni.models import (
     SuppressionReason,
     utcnow,
 )
-from alumni.people import addresses
+from alumni.people import addresses, joining
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +63,7 @@ class RetentionReport:
     audit_entries_deleted: int = 0
     erasure_requests_deleted: int = 0
     address_changes_deleted: int = 0
+    join_requests_deleted: int = 0
 
     @property
     def changed(self) -> bool:
@@ -84,6 +87,7 @@ def run(now: datetime | None = None, *, actor: str = "system") -> RetentionRepor
     report.audit_entries_deleted = _delete(AuditEntry, AuditEntry.at < audit_cutoff)
     report.erasure_requests_deleted = _delete(ErasureRequest, ErasureRequest.done_at < audit_cutoff)
     report.address_changes_deleted = addresses.forget_old_requests(now)
+    report.join_requests_deleted = joining.forget_old_requests(now)
     if report.changed or actor != "system":
         audit.record("retention.ran", actor=actor, **asdict(report))
     db.session.commit()

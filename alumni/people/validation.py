@@ -19,6 +19,7 @@ from alumni.models import Gender
 
 MAX_NAME = 100
 MAX_PROGRAMME = 200
+MAX_STUDENT_NUMBER = 32
 FIRST_GRADUATION_YEAR = 1950
 OLDEST_BIRTH_YEAR = 1900
 YOUNGEST_GRADUATE_AGE = 12
@@ -178,6 +179,22 @@ def parse_gender(raw: str) -> Gender:
             "invalid-gender",
             _l("Gender must be one of: female, male, nonbinary, unknown (or v, m, x, onbekend)."),
         ) from None
+
+
+def parse_student_number(raw: str) -> str:
+    """A student number as a graduate types it at /join (the import takes the school's own)."""
+    value = raw.strip()
+    if not value:
+        raise InvalidValue("missing-student-number", _l("The student number is missing."))
+    if len(value) > MAX_STUDENT_NUMBER or not value.isprintable():
+        raise InvalidValue(
+            "invalid-student-number",
+            _l(
+                "A student number has at most %(max)d letters and digits.",
+                max=MAX_STUDENT_NUMBER,
+            ),
+        )
+    return value
 
 
 def parse_date_of_birth(raw: str, today: date | None = None) -> date:

@@ -252,6 +252,7 @@ def test_what_each_kind_hands_out(holder, kind):
     allowed = {
         LinkKind.OPTIN: {LinkKind.PREFERENCES},
         LinkKind.PREFERENCES: {LinkKind.MY_DATA},
+        LinkKind.JOIN: {LinkKind.OPTIN, LinkKind.PREFERENCES},
     }
     assert may_hand_out(holder, kind) is (kind in allowed.get(holder, set()))
 

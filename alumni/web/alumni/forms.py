@@ -146,6 +146,18 @@ class LinkForm(FlaskForm):
     email = EmailField(_l("Your email address"), validators=[parsed_by(validation.parse_email)])
 
 
+class JoinForm(FlaskForm):
+    """``/join``: the three fields of the contract, checked by the importer's own rules."""
+
+    student_number = StringField(
+        _l("Student number"), validators=[parsed_by(validation.parse_student_number)]
+    )
+    date_of_birth = StringField(
+        _l("Date of birth"), validators=[parsed_by(validation.parse_date_of_birth)]
+    )
+    email = EmailField(_l("Your email address"), validators=[parsed_by(validation.parse_email)])
+
+
 class ButtonForm(FlaskForm):
     """A form that is one button: the CSRF token is all it posts (decline, confirm an
     address, keep an address, email me a link to my preferences)."""

@@ -10,6 +10,7 @@ from alumni.web.staff import (  # noqa: E402, F401
     campaigns,
     imports,
     insights,
+    join_requests,
     lookup,
     passwords,
     privacy_notices,

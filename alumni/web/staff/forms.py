@@ -227,6 +227,19 @@ class LookupForm(FlaskForm):
     )
 
 
+class GraduateLookupForm(FlaskForm):
+    """A graduate by student number, for a request to join that matched nobody: posted, so
+    that the number never lands in a URL or a log."""
+
+    student_number = StringField(
+        _l("Student number"),
+        validators=[
+            InputRequired(message=_l("Type a student number.")),
+            Length(max=32, message=_l("A student number has at most %(max)d characters.", max=32)),
+        ],
+    )
+
+
 class ImportForm(FlaskForm):
     csv_file = FileField(
         _l("CSV file"),

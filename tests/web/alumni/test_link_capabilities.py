@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from alumni.extensions import db
-from alumni.models import AddressChange, AlumnusStatus
+from alumni.models import AddressChange, AlumnusStatus, JoinRequest, JoinRequestStatus, utcnow
 from alumni.models.purpose import Purpose
 from alumni.people import addresses
 from alumni.people.links import CAPABILITIES, Link, LinkKind, make_token
@@ -29,6 +29,7 @@ PAGES = {
     "alumni.decline": ("/decline/{}", ("GET", "POST", "ONE-CLICK")),
     "alumni.confirm_address": ("/confirm-address/{}", ("GET", "POST")),
     "alumni.keep_address": ("/keep-address/{}", ("GET", "POST")),
+    "alumni.confirm_join": ("/confirm-join/{}", ("GET", "POST")),
 }
 OWN_PAGE = {kind: rule.pages[0] for kind, rule in CAPABILITIES.items()}
 
@@ -56,6 +57,16 @@ def valid_link(kind: LinkKind) -> tuple[Any, str]:
             assert addresses.confirm_change(link, change)
         extra = (change.id,)
         db.session.commit()
+    elif kind is LinkKind.JOIN:
+        request = JoinRequest(
+            status=JoinRequestStatus.LINKED,
+            email=f"gevraagd.{alumnus.id}@alumni.example",
+            alumnus_id=alumnus.id,
+            linked_at=utcnow(),
+        )
+        db.session.add(request)
+        db.session.commit()
+        extra = (request.id,)
     return alumnus, make_token(kind, alumnus, *extra)
 
 
