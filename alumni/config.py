@@ -92,6 +92,11 @@ def load_config(instance_path: Path, environ: Mapping[str, str] = os.environ) ->
         # no open is counted or reported.
         "OPEN_TRACKING": env("OPEN_TRACKING", "on").strip().lower() in TRUE_WORDS,
         "LINK_MAX_AGE_DAYS": int(env("LINK_MAX_AGE_DAYS", "30")),
+        # Consent is asked for again when it is older than this, and after a material notice;
+        # the answer is awaited this long ("keep my choices" works until then), then the
+        # consent lapses.
+        "CONSENT_RENEW_AFTER_MONTHS": int(env("CONSENT_RENEW_AFTER_MONTHS", "24")),
+        "RENEWAL_GRACE_DAYS": int(env("RENEWAL_GRACE_DAYS", "60")),
         # -- erasure and retention ---------------------------------------------------------
         # Personal fields a legal duty makes us keep after an erasure, each with its reason:
         # "graduation_year=diploma register (WEB art. 7.4)". By default none.

@@ -1,4 +1,5 @@
-"""Who a campaign may reach: alumni who consent to its purpose, within its filters."""
+"""Who a campaign may reach: alumni who consent to its purpose, within its filters; for a
+renewal, alumni whose consent is due for renewal (``alumni.consent.renewal``)."""
 
 from __future__ import annotations
 
@@ -6,9 +7,43 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 
+from alumni.consent import renewal
 from alumni.extensions import db
-from alumni.models import Alumnus, AlumnusStatus, Consent, ConsentState
+from alumni.models import (
+    Alumnus,
+    AlumnusStatus,
+    Campaign,
+    Consent,
+    ConsentState,
+    Delivery,
+    utcnow,
+)
 from alumni.models.purpose import Purpose
+
+
+def recipients(campaign: Campaign) -> sa.Select[tuple[int]]:
+    """Ids of everyone ``campaign`` may reach now."""
+    if campaign.is_renewal:
+        return renewal_audience(campaign)
+    assert campaign.purpose is not None
+    return audience_ids(campaign.purpose, campaign.programmes, campaign.graduation_years)
+
+
+def renewal_audience(campaign: Campaign) -> sa.Select[tuple[int]]:
+    """A renewal reaches everyone with a consent due, mail not paused, who is not waiting for
+    an answer to an earlier renewal; its reminder, those it reached whose consent is still
+    due. Suppression and erasure are checked at send time, as for every campaign."""
+    now = utcnow()
+    query = sa.select(Alumnus.id).where(
+        Alumnus.status == AlumnusStatus.RESPONDED,
+        Alumnus.paused_at.is_(None),
+        renewal.has_due_consent(now),
+    )
+    if campaign.reminds_id is not None:
+        first = sa.select(sa.literal(campaign.reminds_id))
+        return query.where(Alumnus.id.in_(renewal.asked(first)))
+    waiting = renewal.asked_since(now - renewal.grace()).where(Delivery.campaign_id != campaign.id)
+    return query.where(Alumnus.id.not_in(waiting))
 
 
 def audience_ids(
@@ -34,6 +69,12 @@ def audience_ids(
     if graduation_years:
         query = query.where(Alumnus.graduation_year.in_(list(graduation_years)))
     return query
+
+
+def count_recipients(campaign: Campaign) -> int:
+    """How many people ``campaign`` may reach now."""
+    query = recipients(campaign).subquery()
+    return db.session.scalar(sa.select(sa.func.count()).select_from(query)) or 0
 
 
 def count_audience(

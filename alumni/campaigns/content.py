@@ -7,7 +7,7 @@ in its headers and a visible link in its footer (I4).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
@@ -29,7 +29,7 @@ class CampaignContent(Protocol):
     """What an email needs of its campaign: a ``Campaign``, or a ``CampaignSnapshot``."""
 
     id: int
-    purpose: Purpose
+    purpose: Purpose | None
     subject: str
     body: str
 
@@ -39,12 +39,16 @@ class CampaignSnapshot:
     """A campaign's content read once per batch: sending never reloads it per recipient."""
 
     id: int
-    purpose: Purpose
+    purpose: Purpose | None  # None: a renewal, about every purpose
     subject: str
     body: str
     body_html: str
     tracking: bool
     tracking_key: str
+    # A renewal's reason ("notice": a material notice; "aged": consent given long ago), and
+    # whether this one is the reminder.
+    renewal_reason: str | None = None
+    reminder: bool = False
     # The email per language, rendered once for the batch (see ``Personaliser``).
     layouts: dict[tuple[str, bool, bool], Email] = field(
         default_factory=dict, compare=False, repr=False
@@ -52,15 +56,27 @@ class CampaignSnapshot:
 
     @classmethod
     def of(cls, campaign: Campaign) -> CampaignSnapshot:
+        first = campaign.reminded if campaign.reminds_id is not None else campaign
         return cls(
             campaign.id,
-            Purpose(campaign.purpose),
+            None if campaign.purpose is None else Purpose(campaign.purpose),
             campaign.subject,
             campaign.body,
             render_body(campaign.body),
-            campaign.tracking,
+            campaign.tracking and not campaign.is_renewal,
             campaign.tracking_key,
+            renewal_reason=(first.renewal_key or "").partition(":")[0] or None,
+            reminder=campaign.reminds_id is not None,
         )
+
+    @property
+    def is_renewal(self) -> bool:
+        return self.purpose is None
+
+    @property
+    def sent_label(self) -> str:
+        """The label of the sent-emails counter: the purpose, or "renewal"."""
+        return "renewal" if self.purpose is None else self.purpose.value
 
 
 @dataclass(frozen=True)
@@ -139,6 +155,41 @@ class Personaliser:
         )
 
 
+class RenewalPersonaliser:
+    """A renewal's email for one person after another: in their language, why we ask again
+    and a link to the notice in force, their choices now, the "keep my choices" page, the
+    preferences, and "do not contact me any more" as the one-click opt-out (I4). Rendered per
+    person: the choices differ from one to the next."""
+
+    def __init__(self, campaign: CampaignSnapshot, notice_version: str) -> None:
+        self.campaign = campaign
+        self._keep = LinkMaker(LinkKind.RENEWAL)
+        self._decline = LinkMaker(LinkKind.DECLINE)
+        self._preferences = LinkMaker(LinkKind.PREFERENCES)
+        path = current_app.url_map.bind("localhost").build(
+            "alumni.privacy_notice", {"version": notice_version}
+        )
+        self._notice_url = current_app.config["BASE_URL"] + path
+
+    def email(self, person: Addressee, choices: Mapping[Purpose, bool]) -> Email:
+        token = self._decline.token(person)
+        unsubscribe_url = self._decline.url_for_token(token)
+        return render_email(
+            "renewal",
+            to=person.email or "",
+            locale=person.locale,
+            headers=one_click_headers(unsubscribe_url, token),
+            name=person.display_name,
+            reason=self.campaign.renewal_reason,
+            reminder=self.campaign.reminder,
+            choices=[(purpose, choices.get(purpose, False)) for purpose in Purpose],
+            notice_url=self._notice_url,
+            keep_url=self._keep.url(person),
+            preferences_url=self._preferences.url(person),
+            unsubscribe_url=unsubscribe_url,
+        )
+
+
 def sample_recipient(email: str, locale: str = "nl") -> Recipient:
     """For previews and test sends: the links lead to the "link does not work" page."""
     base = current_app.config["BASE_URL"]
@@ -191,7 +242,7 @@ def _layout(
         name=_SLOT.format("name") if named else "",
         body_html=body_html,
         body_text=campaign.body,
-        purpose=Purpose(campaign.purpose),
+        purpose=campaign.purpose,
         since=_SLOT.format("since"),
         unsubscribe_url=_SLOT.format("unsubscribe_url"),
         preferences_url=_SLOT.format("preferences_url"),

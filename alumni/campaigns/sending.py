@@ -22,7 +22,8 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from flask import current_app
 
-from alumni.campaigns.audience import audience_ids
+from alumni.campaigns import renewal
+from alumni.campaigns.audience import recipients
 from alumni.campaigns.content import CampaignSnapshot
 from alumni.campaigns.couriers.base import CampaignStopped, Courier
 from alumni.campaigns.couriers.postgres import TRY_GROUP, PostgresCourier
@@ -59,6 +60,7 @@ def tick(now: datetime | None = None) -> None:
     """Everything the scheduler does, idempotent: safe to run on several hosts at once. Each
     step commits on its own: one campaign's trouble does not undo another's progress."""
     now = now or utcnow()
+    renewal.schedule_due(now)
     start_due_campaigns(now)
     for campaign in _campaigns(CampaignStatus.SENDING):
         if campaign.dispatched_at is None and campaign.updated_at < now - STALE_DISPATCH:
@@ -179,11 +181,11 @@ def dispatch(campaign_id: int) -> None:
         return
     campaign = db.session.get(Campaign, campaign_id, populate_existing=True)
     size = current_app.config["SEND_BATCH_SIZE"]
-    recipients = audience_ids(campaign.purpose, campaign.programmes, campaign.graduation_years)
+    audience = recipients(campaign)
     for _ in range(BATCHES_PER_DISPATCH):
         ids = list(
             db.session.scalars(
-                recipients.where(Alumnus.id > campaign.cursor_alumnus_id)
+                audience.where(Alumnus.id > campaign.cursor_alumnus_id)
                 .order_by(Alumnus.id)
                 .limit(size)
             )
@@ -223,7 +225,7 @@ def send_batch(batch_id: int) -> str:
     content = CampaignSnapshot.of(campaign)
     ids = list(
         db.session.scalars(
-            audience_ids(campaign.purpose, campaign.programmes, campaign.graduation_years)
+            recipients(campaign)
             .where(Alumnus.id.between(batch.first_id, batch.last_id))
             .order_by(Alumnus.id)
         )

@@ -11,7 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from alumni import audit
-from alumni.campaigns.audience import audience_ids
+from alumni.campaigns.audience import recipients
 from alumni.core.jobs import Job, enqueue_after_commit
 from alumni.extensions import db
 from alumni.models import (
@@ -106,6 +106,8 @@ def update_draft(campaign: Campaign, *, actor: str = "system", **changes: Any) -
     """Change a draft's content or audience; only the fields of ``EDITABLE``."""
     if campaign.status is not CampaignStatus.DRAFT:
         raise CampaignError("only a draft can be edited")
+    if campaign.is_renewal:
+        raise CampaignError("a renewal's email is the product's own: it cannot be edited")
     unknown = set(changes) - set(EDITABLE)
     if unknown:
         raise InvalidCampaign(f"cannot change: {', '.join(sorted(unknown))}")
@@ -254,7 +256,5 @@ def remaining_recipients(campaign: Campaign) -> int:
     handled = sa.select(Delivery.id).where(
         Delivery.campaign_id == campaign.id, Delivery.alumnus_id == Alumnus.id
     )
-    query = audience_ids(campaign.purpose, campaign.programmes, campaign.graduation_years).where(
-        ~handled.exists()
-    )
+    query = recipients(campaign).where(~handled.exists())
     return db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery())) or 0

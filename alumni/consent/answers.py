@@ -5,7 +5,7 @@ stops with the answer; the erasure itself follows within seconds (``alumni.erasu
 
 Every answer that changes a consent owes the person a consent receipt
 (``alumni.consent.receipts``); withdrawing everything owes them the last one, sent before the
-erasure. Another way of answering (a renewal) calls ``receipts.owe_receipt`` the same way.
+erasure. Keeping one's choices when asked again (a renewal) is an answer too.
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ from enum import StrEnum
 from typing import Any
 
 from alumni import audit
-from alumni.consent.decisions import granted_purposes, record_choices
+from alumni.consent import renewal
+from alumni.consent.decisions import granted_purposes, record_choices, renew
 from alumni.consent.receipts import owe_receipt
 from alumni.erasure import is_being_erased, request_erasure
 from alumni.models import (
@@ -69,6 +70,8 @@ def change_preferences(
         return True
     correct_data(alumnus, corrections)
     changed = record_choices(alumnus, choices, EvidenceChannel.PREFERENCES)
+    # Saved while asked to renew: the choices kept are given anew, the answer is in.
+    renewed = renewal.answered(alumnus, EvidenceChannel.PREFERENCES)
     if locale:
         alumnus.locale = locale
     if paused is True:
@@ -76,8 +79,9 @@ def change_preferences(
     elif paused is False and alumnus.paused_at is not None:
         alumnus.paused_at = None
         audit.record("alumnus.unpaused", actor="alumnus", subject_id=alumnus.subject_id)
-    if changed:
+    if changed or renewed:
         owe_receipt(alumnus)
+    if changed:
         audit.record(
             "consent.changed",
             actor="alumnus",
@@ -93,6 +97,15 @@ class OptOut(StrEnum):
     WITHDRAWN = "purpose"  # no more emails for the purpose
     ERASED = "erased"  # it was the last consent: the person is being erased
     NOTHING_LEFT = "done-before"  # no consent for it was left: nothing changed
+
+
+def keep_choices(alumnus: Alumnus) -> list[Purpose]:
+    """ "Keep my choices" on the renewal page: every consent given is given anew under the
+    notice in force, and the person is owed a receipt of it. Returns the purposes renewed."""
+    renewed = renew(alumnus)
+    if renewed:
+        owe_receipt(alumnus)
+    return renewed
 
 
 def opt_out(alumnus: Alumnus, purpose: Purpose, channel: EvidenceChannel) -> OptOut:

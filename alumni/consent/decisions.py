@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import datetime
 
 from alumni.consent import notices
@@ -67,6 +67,39 @@ def record_choices(
         changed.append(purpose)
         count("alumni_consent_changes", purpose.value, state.value)
     return changed
+
+
+def renew(
+    alumnus: Alumnus,
+    channel: EvidenceChannel = EvidenceChannel.RENEWAL,
+    purposes: Collection[Purpose] | None = None,
+    at: datetime | None = None,
+) -> list[Purpose]:
+    """ "Keep my choices", asked again: every consent given (or those of ``purposes``) is given
+    anew under the notice in force, with evidence. Not a change: the state stays, its date and
+    notice move on, which ``record_choices`` (changes only) would not record. Returns the
+    purposes renewed; a person with no consent renews nothing."""
+    now = at or utcnow()
+    notice = notices.version_in_force()
+    renewed = []
+    for consent in alumnus.consents:
+        if not consent.granted or (purposes is not None and consent.purpose not in purposes):
+            continue
+        consent.changed_at = now
+        consent.notice_version = notice
+        db.session.add(
+            ConsentEvidence(
+                subject_id=alumnus.subject_id,
+                purpose=consent.purpose,
+                decision=ConsentState.GRANTED,
+                recorded_at=now,
+                notice_version=notice,
+                channel=channel,
+            )
+        )
+        renewed.append(consent.purpose)
+        count("alumni_consent_renewals", consent.purpose.value)
+    return renewed
 
 
 def withdraw_granted(

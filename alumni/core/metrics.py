@@ -22,6 +22,7 @@ COUNTERS = {
     "alumni_emails_skipped": ("Campaign recipients skipped at send time", ("reason",)),
     "alumni_emails_failed": ("Campaign emails refused for good by SMTP", ("reason",)),
     "alumni_consent_changes": ("Consent decisions recorded", ("purpose", "decision")),
+    "alumni_consent_renewals": ("Consents kept when asked again", ("purpose",)),
     "alumni_erasures": ("Alumni erased (a replay after a restore included)", ("reason",)),
     "alumni_links_refused": ("Signed links refused (I8)", ("page", "reason")),
     "alumni_access_refused": (

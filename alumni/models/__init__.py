@@ -6,6 +6,7 @@ from alumni.models.base import LOCAL_TIME, InvalidTransition, utcnow
 from alumni.models.campaign import (
     Campaign,
     CampaignBatch,
+    CampaignKind,
     CampaignStatus,
     Delivery,
     DeliveryStatus,
@@ -40,6 +41,7 @@ __all__ = [
     "AuditEntry",
     "Campaign",
     "CampaignBatch",
+    "CampaignKind",
     "CampaignStatus",
     "Consent",
     "ConsentEvidence",

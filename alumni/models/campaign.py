@@ -38,6 +38,25 @@ CAMPAIGN_STATUS_LABELS = {
 }
 
 
+class CampaignKind(StrEnum):
+    """What a campaign is for: one purpose, to those who consent to it; or asking everyone
+    whose consent is due for renewal to keep or change their choices
+    (``alumni.consent.renewal``)."""
+
+    PURPOSE = "purpose"
+    RENEWAL = "renewal"
+
+    @property
+    def label(self) -> str:
+        return str(CAMPAIGN_KIND_LABELS[self])
+
+
+CAMPAIGN_KIND_LABELS = {
+    CampaignKind.PURPOSE: _l("Purpose"),
+    CampaignKind.RENEWAL: _l("Renewal of consent"),
+}
+
+
 class WaitingReason(StrEnum):
     """Why a sending campaign is not moving; it goes on by itself once the cause is gone."""
 
@@ -82,7 +101,18 @@ class Campaign(db.Model):
     __tablename__ = "campaigns"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    purpose: Mapped[Purpose] = mapped_column(enum_column(Purpose, name="campaign_purpose"))
+    kind: Mapped[CampaignKind] = mapped_column(
+        enum_column(CampaignKind, name="campaign_kind"), default=CampaignKind.PURPOSE
+    )
+    # None for a renewal: it asks about every purpose at once.
+    purpose: Mapped[Purpose | None] = mapped_column(enum_column(Purpose, name="campaign_purpose"))
+    # A renewal's reason, one campaign each ("notice:2027-01", "aged:2027-03", "reminder:12"):
+    # the scheduler's tick never makes two for the same reason.
+    renewal_key: Mapped[str | None] = mapped_column(sa.String(48), unique=True)
+    # A renewal's reminder: the renewal it reminds of (its recipients who have not answered).
+    reminds_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("campaigns.id", ondelete="CASCADE")
+    )
     subject: Mapped[str] = mapped_column(sa.String(200))
     body: Mapped[str] = mapped_column(sa.Text)  # Markdown
     programmes: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
@@ -110,10 +140,20 @@ class Campaign(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     deliveries = relationship("Delivery", back_populates="campaign", lazy="dynamic")
+    reminded = relationship("Campaign", remote_side=[id])
 
     def move_to(self, status: CampaignStatus) -> None:
         check_transition(self.status, status, CAMPAIGN_TRANSITIONS)
         self.status = status
+
+    @property
+    def is_renewal(self) -> bool:
+        return self.kind is CampaignKind.RENEWAL
+
+    @property
+    def topic(self) -> str:
+        """What the campaign is about, in words: its purpose, or the renewal."""
+        return self.purpose.label if self.purpose is not None else self.kind.label
 
 
 class CampaignBatch(db.Model):

@@ -29,6 +29,8 @@ class EvidenceChannel(StrEnum):
     UNSUBSCRIBE_PAGE = "unsubscribe_page"
     STAFF = "staff"  # a request by email or letter, handled by staff
     ERASURE = "erasure"  # consent ended because the data was erased
+    RENEWAL = "renewal"  # "keep my choices" when asked again (a new notice, an old consent)
+    LAPSED = "lapsed"  # asked again and no answer within the grace period: consent ended
 
 
 class Consent(db.Model):

@@ -39,6 +39,7 @@ class LinkKind(StrEnum):
     CONFIRM_ADDRESS = "confirm-address"  # sent to a new address typed by the person
     KEEP_ADDRESS = "keep-address"  # sent to the old address after a change: undo it
     JOIN = "confirm-join"  # sent to the address typed at /join: confirm it, then the consent form
+    RENEWAL = "renewal"  # asked again (a new notice, an old consent): keep my choices
 
 
 def _days(setting: str) -> Callable[[Mapping[str, Any]], timedelta]:
@@ -89,6 +90,12 @@ CAPABILITIES: dict[LinkKind, Capability] = {
         ("alumni.confirm_join",),
         _fixed(timedelta(hours=24)),
         hands_out=frozenset({LinkKind.OPTIN, LinkKind.PREFERENCES}),
+    ),
+    # Works as long as the answer is awaited: after the grace period the consent has lapsed.
+    LinkKind.RENEWAL: Capability(
+        ("alumni.renewal",),
+        _days("RENEWAL_GRACE_DAYS"),
+        hands_out=frozenset({LinkKind.PREFERENCES}),
     ),
 }
 

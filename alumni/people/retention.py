@@ -2,6 +2,8 @@
 scheduler's tick every ``RETENTION_INTERVAL_SECONDS``.
 
 - Invitees who have not answered within ``INVITE_TTL_DAYS`` of their invitation are erased.
+- Consent asked for again (``alumni.consent.renewal``) and unanswered after
+  ``RENEWAL_GRACE_DAYS`` lapses (evidence channel ``lapsed``).
 - Alumni who answered but have no consent left are erased. Every path that withdraws the last
   consent asks for the erasure itself; this is the net under those paths.
 - Deliveries still naming an erased person (a claim made while they were being erased) lose
@@ -27,6 +29,7 @@ from flask import current_app
 from sqlalchemy.dialects import postgresql, sqlite
 
 from alumni import audit
+from alumni.consent import renewal
 from alumni.erasure import erase_alumnus
 from alumni.erasure.position import STATE_ID, ensure_state
 from alumni.extensions import db
@@ -57,6 +60,7 @@ FINISHED = (CampaignStatus.SENT, CampaignStatus.CANCELLED)
 @dataclass
 class RetentionReport:
     invitees_erased: int = 0
+    renewals_lapsed: int = 0
     without_consent_erased: int = 0
     deliveries_unlinked: int = 0
     deliveries_aggregated: int = 0
@@ -78,6 +82,8 @@ def run(now: datetime | None = None, *, actor: str = "system") -> RetentionRepor
     report.invitees_erased = _erase_where(
         _expired_invitee(now - timedelta(days=config["INVITE_TTL_DAYS"])), now
     )
+    # Asked to renew and no answer: the consent lapses, and whoever has nothing left goes next.
+    report.renewals_lapsed = renewal.lapse_unanswered(now)
     report.without_consent_erased = _erase_where(_without_consent(), now)
     report.deliveries_unlinked = _unlink_erased_deliveries()
     report.deliveries_aggregated = _aggregate_deliveries(

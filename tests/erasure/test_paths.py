@@ -17,6 +17,8 @@ import pytest
 from flask.testing import FlaskClient
 
 from alumni import erasure
+from alumni.campaigns import sending
+from alumni.consent import notices
 from alumni.consent.decisions import record_choices
 from alumni.extensions import db
 from alumni.models import Alumnus, AlumnusStatus, EvidenceChannel, SuppressionReason, utcnow
@@ -93,6 +95,18 @@ def retention_no_consent_left(client: FlaskClient, person: Alumnus) -> None:
     scheduler.tick()
 
 
+def renewal_lapsed(client: FlaskClient, person: Alumnus) -> None:
+    """Asked again after a material notice, no answer within the grace period."""
+    notices.publish("2027-01", text_nl="# Nieuw\n", text_en="# New\n", material=True, actor="t")
+    db.session.commit()
+    asked_at = utcnow() + timedelta(seconds=1)
+    sending.tick(asked_at)  # the scheduler's tick makes the renewal and starts it
+    finish_jobs(client.application)
+    sending.tick(asked_at)
+    grace = timedelta(days=client.application.config["RENEWAL_GRACE_DAYS"])
+    assert retention.run(asked_at + grace + timedelta(minutes=1)).renewals_lapsed == 1
+
+
 ErasurePath = Callable[[FlaskClient, Alumnus], None]
 # path -> whether the person answered the consent form (and got a campaign email) first
 PATHS: dict[ErasurePath, bool] = {
@@ -104,6 +118,7 @@ PATHS: dict[ErasurePath, bool] = {
     staff_request: True,
     retention_no_answer_in_time: False,
     retention_no_consent_left: True,
+    renewal_lapsed: True,
 }
 
 

@@ -181,6 +181,7 @@ def test_each_kind_is_served_under_its_own_name(app):
         (LinkKind.DECLINE, 730),
         (LinkKind.CONFIRM_ADDRESS, 1),
         (LinkKind.KEEP_ADDRESS, 7),
+        (LinkKind.RENEWAL, 60),
     ],
 )
 def test_each_kind_opens_its_pages_for_its_lifetime_only(app, monkeypatch, kind, days):
@@ -253,6 +254,7 @@ def test_what_each_kind_hands_out(holder, kind):
         LinkKind.OPTIN: {LinkKind.PREFERENCES},
         LinkKind.PREFERENCES: {LinkKind.MY_DATA},
         LinkKind.JOIN: {LinkKind.OPTIN, LinkKind.PREFERENCES},
+        LinkKind.RENEWAL: {LinkKind.PREFERENCES},  # "change my choices"
     }
     assert may_hand_out(holder, kind) is (kind in allowed.get(holder, set()))
 

@@ -33,9 +33,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
+from sqlalchemy.orm import aliased
 
 from alumni import mail, opens
-from alumni.campaigns.content import CampaignSnapshot, Personaliser
+from alumni.campaigns.content import CampaignSnapshot, Personaliser, RenewalPersonaliser
+from alumni.consent import notices, renewal
 from alumni.consent.suppression import suppression_keys
 from alumni.extensions import db
 from alumni.models import (
@@ -53,6 +55,7 @@ from alumni.models import (
     utcnow,
 )
 from alumni.models.base import among
+from alumni.models.purpose import Purpose
 
 # SMTP codes that mean the address itself is bad: suppress it.
 HARD_BOUNCE_CODES = {550, 551, 553}
@@ -129,6 +132,13 @@ class Courier:
         self.tally: Tally = Counter() if tally is None else tally
         self._suppressed: dict[int, tuple[str | None, bool]] = {}
         self._personaliser = Personaliser(campaign, campaign.body_html)
+        self._renewal = (
+            RenewalPersonaliser(campaign, notices.version_in_force())
+            if campaign.is_renewal
+            else None
+        )
+        # The consent each person's email depends on, read under lock (``read_locked``).
+        self.consent_checked = consent_checked(campaign)
         self.claims: Connection
         self.sends: Connection
 
@@ -182,9 +192,18 @@ class Courier:
     def email_for(self, person: Person) -> mail.Email:
         """The campaign's email as this person gets it."""
         assert person.consent_since is not None
+        if self._renewal is not None:
+            return self._renewal.email(person, self._choices(person.id))
         recipient = self._personaliser.recipient(person, person.consent_since)
         pixel = opens.pixel_url(self.campaign)  # made apart from the person, kept nowhere
         return self._personaliser.email(recipient, pixel)
+
+    def _choices(self, alumnus_id: int) -> dict[Purpose, bool]:
+        """A renewal lists the person's choices as the send transaction reads them."""
+        rows = self.sends.execute(
+            sa.select(Consent.purpose, Consent.state).where(Consent.alumnus_id == alumnus_id)
+        )
+        return {row.purpose: row.state is ConsentState.GRANTED for row in rows}
 
     def deliver_all(self, alumnus_ids: Sequence[int]) -> list[int]:
         """Deliver to these people in order; returns those whose delivery was claimed before
@@ -222,18 +241,32 @@ _FINISH = (
 )
 
 
-def people_with_consent(which: sa.ColumnElement[bool]) -> sa.Select[Any]:
-    """``Person`` rows: these people with their consent for the bound ``purpose``, share-locked
-    until the commit. People with no consent row for it are not among them."""
+# A campaign for a purpose depends on the person's consent for the bound ``purpose``.
+FOR_PURPOSE = Consent.purpose == sa.bindparam("purpose", type_=Consent.purpose.type)
+
+
+def consent_checked(campaign: CampaignSnapshot) -> sa.ColumnElement[bool]:
+    """Which of the person's consents their email depends on: the one for the campaign's
+    purpose; for a renewal, the first of those due for renewal (none due: nothing to ask)."""
+    if not campaign.is_renewal:
+        return FOR_PURPOSE
+    due = aliased(Consent)
+    first_due = (
+        sa.select(sa.func.min(due.purpose))
+        .where(due.alumnus_id == Alumnus.id, renewal.is_due(due, utcnow()))
+        .scalar_subquery()
+    )
+    return Consent.purpose == first_due
+
+
+def people_with_consent(
+    which: sa.ColumnElement[bool], consent: sa.ColumnElement[bool] = FOR_PURPOSE
+) -> sa.Select[Any]:
+    """``Person`` rows: these people with the ``consent`` their email depends on, share-locked
+    until the commit. People with no such consent row are not among them."""
     return (
         sa.select(*PERSON_COLUMNS, Consent.state, Consent.changed_at)
-        .join(
-            Consent,
-            sa.and_(
-                Consent.alumnus_id == Alumnus.id,
-                Consent.purpose == sa.bindparam("purpose", type_=Consent.purpose.type),
-            ),
-        )
+        .join(Consent, sa.and_(Consent.alumnus_id == Alumnus.id, consent))
         .where(which)
         .with_for_update(read=True, of=[Alumnus.__table__, Consent.__table__])
     )
@@ -296,12 +329,20 @@ def begin_send(connection: Connection, campaign_id: int, delivery_id: int) -> bo
 
 
 def read_locked(
-    connection: Connection, alumnus_id: int, campaign: CampaignSnapshot
+    connection: Connection,
+    alumnus_id: int,
+    campaign: CampaignSnapshot,
+    consent: sa.ColumnElement[bool] = FOR_PURPOSE,
 ) -> Person | None:
-    """The person and their consent for the purpose, share-locked until the commit: a
-    withdrawal or an erasure waits for the email in hand to be sent, or is seen first."""
+    """The person and the ``consent`` their email depends on, share-locked until the commit:
+    a withdrawal or an erasure waits for the email in hand to be sent, or is seen first."""
     values = {"alumnus_id": alumnus_id, "purpose": campaign.purpose}
-    row = connection.execute(_PERSON_WITH_CONSENT, values).first()
+    statement = (
+        _PERSON_WITH_CONSENT
+        if consent is FOR_PURPOSE
+        else people_with_consent(Alumnus.id == sa.bindparam("alumnus_id"), consent)
+    )
+    row = connection.execute(statement, values).first()
     if row is None:
         # No consent row at all (never answered for it, or erased): nothing to lock, only to name.
         row = connection.execute(_PERSON_ALONE, values).first()

@@ -36,6 +36,7 @@ from sqlalchemy.dialects import postgresql
 
 from alumni import mail
 from alumni.campaigns.couriers.base import (
+    FOR_PURPOSE,
     HARD_BOUNCE_CODES,
     CampaignStopped,
     Courier,
@@ -167,7 +168,7 @@ class PostgresCourier(Courier):
                 pending.remove(delivery_id)
                 if self._record(delivery_id, DeliveryStatus.SENT) is False:
                     raise CampaignStopped
-                self.tally["alumni_emails_sent", self.campaign.purpose.value] += 1
+                self.tally["alumni_emails_sent", self.campaign.sent_label] += 1
         except BaseException:
             self.sends.rollback()  # the locks go; an erasure or withdrawal may go ahead
             self._give_back(pending)
@@ -202,7 +203,12 @@ class PostgresCourier(Courier):
 
     def _read_people(self, alumnus_ids: list[int]) -> dict[int, Person]:
         purpose = self.campaign.purpose
-        rows = self.sends.execute(_LOCK_PEOPLE, {"alumnus_ids": alumnus_ids, "purpose": purpose})
+        statement = (
+            _LOCK_PEOPLE
+            if self.consent_checked is FOR_PURPOSE
+            else people_with_consent(_THESE_PEOPLE, self.consent_checked).order_by(Alumnus.id)
+        )
+        rows = self.sends.execute(statement, {"alumnus_ids": alumnus_ids, "purpose": purpose})
         people = {row.id: Person(*row) for row in rows}
         missing = [i for i in alumnus_ids if i not in people]
         if missing:

@@ -77,7 +77,7 @@ class SQLiteCourier(Courier):
             self.tally["alumni_emails_failed", FailReason.smtp(failure.code)] += 1
             return "failed"
         self._finish(delivery_id, DeliveryStatus.SENT, None)
-        self.tally["alumni_emails_sent", campaign.purpose.value] += 1
+        self.tally["alumni_emails_sent", campaign.sent_label] += 1
         return "sent"
 
     def _begin_and_read(self, delivery_id: int, alumnus_id: int) -> tuple[bool, Person | None]:
@@ -85,7 +85,7 @@ class SQLiteCourier(Courier):
         such person). False first when the tick ended the claim; raises ``CampaignStopped``."""
         if not begin_send(self.sends, self.campaign.id, delivery_id):
             return False, None
-        return True, read_locked(self.sends, alumnus_id, self.campaign)
+        return True, read_locked(self.sends, alumnus_id, self.campaign, self.consent_checked)
 
     def _finish(self, delivery_id: int, status: DeliveryStatus, reason: str | None) -> None:
         """Record the outcome and end the send transaction, which releases the lock."""

@@ -38,6 +38,8 @@ COLLECTION_METHODS = {
     EvidenceChannel.UNSUBSCRIBE_PAGE: "web form: the opt-out page of an email",
     EvidenceChannel.STAFF: "request to the alumni office, by email or letter",
     EvidenceChannel.ERASURE: "erasure of the data",
+    EvidenceChannel.RENEWAL: "web form: the renewal page, reached by a link sent by email",
+    EvidenceChannel.LAPSED: "no answer when asked again, within the grace period",
 }
 PURPOSE_CATEGORIES = {
     Purpose.COURSES: ["Marketing"],

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from alumni.models import CampaignStatus
+from alumni.models import CampaignKind, CampaignStatus
 from alumni.models.purpose import Purpose
 from alumni.people.validation import FIRST_GRADUATION_YEAR, MAX_PROGRAMME
 from alumni.web.api.inputs import (
@@ -365,6 +365,7 @@ SCHEMAS: Schema = {
         "type": "object",
         "required": [
             "id",
+            "kind",
             "purpose",
             "subject",
             "body",
@@ -382,7 +383,18 @@ SCHEMAS: Schema = {
         "additionalProperties": False,
         "properties": {
             "id": {"type": "integer"},
-            "purpose": _ref("Purpose"),
+            "kind": {
+                "type": "string",
+                "enum": [kind.value for kind in CampaignKind],
+                "description": (
+                    "purpose: an email for one purpose; renewal: the product asks everyone whose "
+                    "consent is due for renewal to keep or change their choices."
+                ),
+            },
+            "purpose": {
+                "oneOf": [_ref("Purpose"), {"type": "null"}],
+                "description": "null for a renewal: it is about every purpose.",
+            },
             "subject": {"type": "string"},
             "body": {"type": "string", "description": "Markdown."},
             "status": _ref("CampaignStatus"),

@@ -13,7 +13,8 @@ from alumni.opens import campaign_opens
 def campaign_json(campaign: Campaign) -> dict[str, Any]:
     return {
         "id": campaign.id,
-        "purpose": str(campaign.purpose),
+        "kind": str(campaign.kind),
+        "purpose": None if campaign.purpose is None else str(campaign.purpose),
         "subject": campaign.subject,
         "body": campaign.body,
         "status": str(campaign.status),

@@ -21,7 +21,7 @@ from werkzeug.wrappers import Response
 from alumni import audit, mail
 from alumni.accounts.staff import actor_of
 from alumni.campaigns import service
-from alumni.campaigns.audience import count_audience, programmes_known
+from alumni.campaigns.audience import count_audience, count_recipients, programmes_known
 from alumni.campaigns.content import CampaignSnapshot, campaign_email, sample_recipient
 from alumni.extensions import db
 from alumni.models import LOCAL_TIME, Campaign, CampaignStatus, Role, WaitingReason, reason_label
@@ -72,6 +72,9 @@ def new_campaign() -> Any:
 @officers_only
 def edit_campaign(campaign_id: int) -> Any:
     campaign = _campaign(campaign_id)
+    if campaign.is_renewal:
+        flash(_("A renewal's email is the product's own: it cannot be changed."))
+        return redirect(url_for("staff.campaign", campaign_id=campaign.id), code=303)
     if campaign.status is not CampaignStatus.DRAFT:
         flash(_("Only a draft can be changed. Put a scheduled campaign back to draft first."))
         return redirect(url_for("staff.campaign", campaign_id=campaign.id), code=303)
@@ -141,7 +144,7 @@ def campaign(campaign_id: int) -> str:
         "staff/campaigns/detail.html",
         campaign=campaign,
         progress=_progress(campaign),
-        audience=count_audience(campaign.purpose, campaign.programmes, campaign.graduation_years),
+        audience=count_recipients(campaign),
         schedule_form=schedule_form,
         action_form=ActionForm(),
         send_at_local=_local(campaign.send_at),
@@ -192,6 +195,8 @@ def _progress(campaign: Campaign) -> dict[str, Any]:
 def preview(campaign_id: int) -> Any:
     """The email exactly as a recipient gets it, in the language asked for."""
     campaign = _campaign(campaign_id)
+    if campaign.is_renewal:
+        return _no_sample(campaign)
     locale = _language(request.args.get("lang"))
     email = _sample_email(campaign, current_user.email, locale)
     response = render_template(
@@ -215,6 +220,8 @@ def test_send(campaign_id: int) -> Response:
     campaign = _campaign(campaign_id)
     if not ActionForm().validate_on_submit():
         abort(400)
+    if campaign.is_renewal:
+        return _no_sample(campaign)
     locale = _language(request.form.get("lang"))
     email = _sample_email(campaign, current_user.email, locale)
     with force_locale(locale):
@@ -232,6 +239,12 @@ def test_send(campaign_id: int) -> Response:
 
 def _language(asked: str | None) -> str:
     return asked if asked in current_app.config["LANGUAGES"] else "nl"
+
+
+def _no_sample(campaign: Campaign) -> Response:
+    """A renewal's email is made per person from their choices: there is no sample of it."""
+    flash(_("A renewal's email is made for each person from their own choices: it has no preview."))
+    return redirect(url_for("staff.campaign", campaign_id=campaign.id), code=303)
 
 
 def _sample_email(campaign: Campaign, address: str, locale: str) -> mail.Email:

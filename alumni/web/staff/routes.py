@@ -27,7 +27,7 @@ from alumni import audit
 from alumni.accounts import sso as sso_accounts
 from alumni.accounts import staff as accounts
 from alumni.accounts.access import may
-from alumni.consent import statistics
+from alumni.consent import renewal, statistics
 from alumni.extensions import db, limiter
 from alumni.models import Role, StaffUser
 from alumni.models.purpose import Purpose
@@ -298,6 +298,7 @@ def dashboard_page() -> str:
     else:
         context["by_status"] = statistics.alumni_by_status()
         context["by_purpose"] = statistics.granted_by_purpose()
+        context["renewal"] = renewal.progress()
     return render_template("staff/dashboard.html", **context)
 
 

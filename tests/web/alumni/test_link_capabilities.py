@@ -30,6 +30,7 @@ PAGES = {
     "alumni.confirm_address": ("/confirm-address/{}", ("GET", "POST")),
     "alumni.keep_address": ("/keep-address/{}", ("GET", "POST")),
     "alumni.confirm_join": ("/confirm-join/{}", ("GET", "POST")),
+    "alumni.renewal": ("/renewal/{}", ("GET", "POST")),
 }
 OWN_PAGE = {kind: rule.pages[0] for kind, rule in CAPABILITIES.items()}
 
