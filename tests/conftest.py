@@ -252,13 +252,6 @@ class SMTPSink:
             await asyncio.sleep(0.01)
         return "250 OK"
 
-    def clear(self) -> None:
-        """Forget what was received so far."""
-        with self.lock:
-            self.messages.clear()
-            self.envelopes.clear()
-            self.received_at.clear()
-
     def recipients(self) -> list[str]:
         with self.lock:
             return [rcpt for _, rcpts in self.envelopes for rcpt in rcpts]

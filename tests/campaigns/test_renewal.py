@@ -35,6 +35,7 @@ from alumni.people import retention
 from alumni.people.links import LinkKind, make_token
 from tests.conftest import finish_jobs
 from tests.support.alumni_pages import csrf_token, submit_choices
+from tests.support.emails import is_receipt
 from tests.support.factories import answer, make_alumnus
 
 GRACE = timedelta(days=60)
@@ -132,7 +133,11 @@ def test_keep_renews_under_the_new_notice_and_no_reminder_follows(app, client, o
 
     page = client.get(url)
     assert channels(keeper)[-1][2] is EvidenceChannel.OPTIN_FORM  # the GET changed nothing
+    outbox.clear()
     client.post(url, data={"csrf_token": csrf_token(page.get_data(as_text=True))})
+    finish_jobs(app)
+    assert [m["To"] for m in outbox] == [keeper.email]  # the receipt of "keep"
+    assert is_receipt(outbox[0])
 
     db.session.expire_all()
     renewed = [row for row in channels(keeper) if row[2] is EvidenceChannel.RENEWAL]

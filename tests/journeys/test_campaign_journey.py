@@ -18,6 +18,7 @@ from alumni.models.purpose import Purpose
 from alumni.people.links import LinkKind, make_token
 from tests.journeys.conftest import redis_config
 from tests.support.alumni_pages import submit_choices
+from tests.support.emails import split_receipts
 from tests.support.factories import make_alumnus, make_staff
 from tests.support.workers import (
     start_worker,
@@ -93,8 +94,13 @@ def test_each_campaign_reaches_exactly_those_who_consent(
             tmp_path / "workers.log"
         ).read_text()
 
+        # Everyone who answered got a receipt (the one who said no to everything, the last
+        # one before the erasure); the rest is campaign mail.
+        assert wait_for(lambda: len(split_receipts(smtp_server.messages)[0]) == len(people))
+        receipts, mailings = split_receipts(smtp_server.messages)
+        assert sorted(m["To"] for m in receipts) == sorted(emails)
         received: dict[str, set[str]] = defaultdict(set)
-        for message in smtp_server.messages:
+        for message in mailings:
             received[message["Subject"]].add(message["To"])
             https, mailto = re.findall(r"<([^>]+)>", message["List-Unsubscribe"])
             assert https.startswith("http://alumni.test/unsubscribe/")
@@ -105,13 +111,13 @@ def test_each_campaign_reaches_exactly_those_who_consent(
                 email for email, granted in zip(emails, CHOICES, strict=True) if purpose in granted
             }
             assert received[f"Nieuws over {purpose.value}"] == expected, purpose
-        assert len(smtp_server.messages) == sum(len(granted) for granted in CHOICES)
+        assert len(mailings) == sum(len(granted) for granted in CHOICES)
 
         # One click from a mail client: no cookie, no CSRF token; 200, no redirect.
         everything = people[4]
         message = next(
             m
-            for m in smtp_server.messages
+            for m in mailings
             if m["To"] == everything.email and m["Subject"] == "Nieuws over events"
         )
         https = re.findall(r"<([^>]+)>", message["List-Unsubscribe"])[0]
